@@ -1,0 +1,64 @@
+import 'reflect-metadata';
+import { loadAppConfig } from '@mx/config';
+import { createKafkaClient, KafkajsAdmin } from '@mx/event-log';
+import { runMigrations } from '@mx/storage';
+import { topicSpecs } from './topic-specs.js';
+
+/**
+ * Operator commands (also run by the Helm hook Jobs):
+ *   migrate            apply pending database migrations
+ *   provision-topics   create missing Kafka topics
+ *   setup              both
+ */
+const log = {
+  debug: () => undefined,
+  info: (context: object, message: string) => process.stderr.write(`${message} ${JSON.stringify(context)}\n`),
+  warn: (context: object, message: string) => process.stderr.write(`warn: ${message} ${JSON.stringify(context)}\n`),
+  error: (context: object, message: string) => process.stderr.write(`error: ${message} ${JSON.stringify(context)}\n`),
+};
+
+async function migrate(): Promise<void> {
+  const config = loadAppConfig(process.env, { httpPort: 0 });
+  const applied = await runMigrations(config.database);
+  process.stdout.write(applied.length > 0 ? `applied migrations: ${applied.join(', ')}\n` : 'database schema is up to date\n');
+}
+
+async function provisionTopics(): Promise<void> {
+  const config = loadAppConfig(process.env, { httpPort: 0 });
+  const admin = new KafkajsAdmin(createKafkaClient(config.kafka, log));
+  try {
+    const specs = topicSpecs(config);
+    const result = await admin.ensureTopics(specs);
+    const counts = await admin.partitionCounts(specs.map((spec) => spec.name));
+    specs.forEach((spec, index) => {
+      if (counts[index] !== spec.partitions) {
+        process.stderr.write(`warn: ${spec.name} has ${counts[index]} partitions, config asks for ${spec.partitions}; topics are never altered automatically\n`);
+      }
+    });
+    process.stdout.write(`topics created: ${result.created.join(', ') || 'none'}; already present: ${result.existing.join(', ') || 'none'}\n`);
+  } finally {
+    await admin.close();
+  }
+}
+
+const commands: Record<string, () => Promise<void>> = {
+  migrate,
+  'provision-topics': provisionTopics,
+  setup: async () => {
+    await migrate();
+    await provisionTopics();
+  },
+};
+
+const name = process.argv[2] ?? '';
+const command = commands[name];
+if (!command) {
+  process.stderr.write(`usage: ops <${Object.keys(commands).join('|')}>\n`);
+  process.exit(64);
+}
+try {
+  await command();
+} catch (error) {
+  process.stderr.write(`${name} failed: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,19 @@
+import 'reflect-metadata';
+import { EVENT_LOG_CONSUMER_FACTORY, type EventLogConsumerFactory, EventLogTransport } from '@mx/event-log';
+import { createHttpService, listen, loadConfigOrExit } from '@mx/http';
+import { ConsumerReadinessProbe } from './consumer-readiness.probe.js';
+import { PROJECTOR_DEFAULTS } from './projector.defaults.js';
+import { ProjectorModule } from './projector.module.js';
+
+const config = loadConfigOrExit(PROJECTOR_DEFAULTS);
+const app = await createHttpService(ProjectorModule, config);
+const consumer = app.get<EventLogConsumerFactory>(EVENT_LOG_CONSUMER_FACTORY)({
+  groupId: config.projector.groupId,
+  sessionTimeoutMs: 30_000,
+  heartbeatIntervalMs: 3000,
+  maxBytesPerPartition: 1024 * 1024,
+});
+app.connectMicroservice({ strategy: new EventLogTransport({ consumer, streams: { profile: config.topics.profile } }) });
+await app.startAllMicroservices();
+app.get(ConsumerReadinessProbe).markStarted();
+await listen(app, config);

@@ -1,0 +1,101 @@
+import { Injectable } from '@nestjs/common';
+import { PinoLogger } from 'nestjs-pino';
+import { Counter, Registry } from 'prom-client';
+import { DataSource, type EntityManager } from 'typeorm';
+import type { RecordBatch } from '@mx/event-log';
+import { decodeProfileEvent, type ProfileEvent, UndecodableEventError } from '@mx/events';
+import { encodeProjectionChange, PROJECTION_CHANNEL } from '@mx/storage';
+import { collapseProfileEvents } from './profile-field-change.js';
+
+/**
+ * Applies batches of the profile topic to `profile_fields`. One transaction per partition batch
+ * holds the rows, the partition's new position and the change notification, so each event takes
+ * effect exactly once: the stored position is locked and records below it are skipped.
+ */
+@Injectable()
+export class ProfileProjector {
+  private readonly applied: Counter;
+  private readonly undecodable: Counter;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly logger: PinoLogger,
+    registry: Registry,
+  ) {
+    this.logger.setContext(ProfileProjector.name);
+    this.applied = new Counter({ name: 'mx_projector_events_applied_total', help: 'Events applied', labelNames: ['topic'], registers: [registry] });
+    this.undecodable = new Counter({
+      name: 'mx_projector_events_undecodable_total',
+      help: 'Events that could not be decoded',
+      labelNames: ['topic'],
+      registers: [registry],
+    });
+  }
+
+  async applyBatch(batch: RecordBatch): Promise<void> {
+    await this.dataSource.transaction(async (manager) => {
+      const nextOffset = await this.lockPosition(manager, batch.topic, batch.partition);
+      const fresh = batch.records.filter((record) => record.offset >= nextOffset);
+      if (fresh.length === 0 || batch.isStale()) return;
+      const events: { offset: number; event: ProfileEvent }[] = [];
+      for (const record of fresh) {
+        try {
+          events.push({ offset: record.offset, event: decodeProfileEvent(record.value) });
+        } catch (error) {
+          if (!(error instanceof UndecodableEventError)) throw error;
+          this.undecodable.inc({ topic: batch.topic });
+          this.logger.error({ topic: batch.topic, partition: batch.partition, offset: record.offset, reason: error.message }, 'skipping undecodable event');
+        }
+      }
+      const changes = collapseProfileEvents(events);
+      if (changes.length > 0) {
+        await manager.query(
+          `INSERT INTO profile_fields (user_id, field, value, is_set, log_partition, log_offset, updated_ts)
+           SELECT c.user_id, c.field, CASE WHEN c.is_set THEN c.value ELSE NULL END, c.is_set, $2, c.log_offset, c.updated_ts
+           FROM jsonb_to_recordset($1::jsonb) AS c(user_id text, field text, value jsonb, is_set boolean, log_offset bigint, updated_ts bigint)
+           ON CONFLICT (user_id, field) DO UPDATE SET
+             value = EXCLUDED.value, is_set = EXCLUDED.is_set, log_partition = EXCLUDED.log_partition,
+             log_offset = EXCLUDED.log_offset, updated_ts = EXCLUDED.updated_ts`,
+          [
+            JSON.stringify(
+              changes.map((change) => ({
+                user_id: change.userId,
+                field: change.field,
+                value: change.value,
+                is_set: change.isSet,
+                log_offset: change.offset,
+                updated_ts: change.ts,
+              })),
+            ),
+            batch.partition,
+          ],
+        );
+      }
+      const newPosition = fresh[fresh.length - 1]!.offset + 1;
+      await manager.query(
+        `INSERT INTO projection_positions (topic, log_partition, next_offset) VALUES ($1, $2, $3)
+         ON CONFLICT (topic, log_partition) DO UPDATE SET next_offset = EXCLUDED.next_offset`,
+        [batch.topic, batch.partition, newPosition],
+      );
+      const users = [...new Set(changes.map((change) => change.userId))];
+      await manager.query('SELECT pg_notify($1, $2)', [
+        PROJECTION_CHANNEL,
+        encodeProjectionChange({ topic: batch.topic, partition: batch.partition, nextOffset: newPosition, users }),
+      ]);
+      this.applied.inc({ topic: batch.topic }, fresh.length);
+    });
+  }
+
+  /** Locks the partition's position row (creating it at 0) and returns the next offset to apply. */
+  private async lockPosition(manager: EntityManager, topic: string, partition: number): Promise<number> {
+    await manager.query(
+      `INSERT INTO projection_positions (topic, log_partition, next_offset) VALUES ($1, $2, 0) ON CONFLICT DO NOTHING`,
+      [topic, partition],
+    );
+    const rows: { next_offset: string }[] = await manager.query(
+      'SELECT next_offset FROM projection_positions WHERE topic = $1 AND log_partition = $2 FOR UPDATE',
+      [topic, partition],
+    );
+    return Number(rows[0]?.next_offset ?? 0);
+  }
+}

@@ -1,0 +1,8 @@
+import 'reflect-metadata';
+import { createHttpService, listen, loadConfigOrExit } from '@mx/http';
+import { SYNC_API_DEFAULTS } from './sync-api.defaults.js';
+import { SyncApiModule } from './sync-api.module.js';
+
+const config = loadConfigOrExit(SYNC_API_DEFAULTS);
+const app = await createHttpService(SyncApiModule, config);
+await listen(app, config);

@@ -1,0 +1,122 @@
+import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { PinoLogger } from 'nestjs-pino';
+import { DataSource } from 'typeorm';
+import { APP_CONFIG, type AppConfig } from '@mx/config';
+import { EVENT_LOG_ADMIN, type EventLogAdmin } from '@mx/event-log';
+import { decodeProjectionChange, PostgresListener, PROJECTION_CHANNEL, type ProjectionChange } from '@mx/storage';
+import { layoutEpoch, type SyncPositions } from '@mx/sync';
+
+interface Waiter {
+  readonly users: ReadonlySet<string>;
+  readonly wake: () => void;
+}
+
+/**
+ * Follows the projector's commits through PostgreSQL LISTEN/NOTIFY: keeps the latest committed
+ * positions in memory and wakes the parked long-polls that a change concerns. Costs no database
+ * work while nothing happens.
+ */
+@Injectable()
+export class ProjectionWatcher implements OnModuleInit, OnApplicationShutdown {
+  private positions: SyncPositions = { epoch: '', profile: [], membership: [] };
+  private readonly waiters = new Set<Waiter>();
+  private listener: PostgresListener | undefined;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    @Inject(EVENT_LOG_ADMIN) private readonly admin: EventLogAdmin,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly logger: PinoLogger,
+  ) {
+    this.logger.setContext(ProjectionWatcher.name);
+  }
+
+  async onModuleInit(): Promise<void> {
+    const { profile, membership } = this.config.topics;
+    const [profilePartitions = 0, membershipPartitions = 0] = await this.admin.partitionCounts([profile, membership]);
+    if (profilePartitions < 1 || membershipPartitions < 1) throw new Error('Topics are not provisioned; run the provision-topics command');
+    const epoch = layoutEpoch({ profileTopic: profile, profilePartitions, membershipTopic: membership, membershipPartitions });
+    this.positions = { epoch, profile: new Array<number>(profilePartitions).fill(0), membership: new Array<number>(membershipPartitions).fill(0) };
+    this.listener = new PostgresListener(
+      this.config.database,
+      PROJECTION_CHANNEL,
+      (payload) => this.onNotification(payload),
+      () => void this.reload().then(() => this.wakeAll()),
+      this.logger,
+    );
+    await this.listener.start();
+    await this.reload();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.wakeAll();
+    await this.listener?.stop();
+  }
+
+  /** The latest positions this replica has heard of. */
+  get current(): SyncPositions {
+    return this.positions;
+  }
+
+  /** Reads the committed positions inside the caller's snapshot, shaped like the current layout. */
+  async readPositions(query: DataSource['query']): Promise<SyncPositions> {
+    const rows: { topic: string; log_partition: number; next_offset: string }[] = await query(
+      'SELECT topic, log_partition, next_offset FROM projection_positions WHERE topic = ANY($1)',
+      [[this.config.topics.profile, this.config.topics.membership]],
+    );
+    const profile = new Array<number>(this.positions.profile.length).fill(0);
+    const membership = new Array<number>(this.positions.membership.length).fill(0);
+    for (const row of rows) {
+      const target = row.topic === this.config.topics.profile ? profile : membership;
+      if (row.log_partition < target.length) target[row.log_partition] = Number(row.next_offset);
+    }
+    return { epoch: this.positions.epoch, profile, membership };
+  }
+
+  /**
+   * Resolves when a change that may concern one of `users` is committed, or after `timeoutMs`.
+   * Register before reading, so no commit can slip between the read and the wait.
+   */
+  waitForChange(users: ReadonlySet<string>): { readonly changed: Promise<void>; cancel(): void } {
+    let wake!: () => void;
+    const changed = new Promise<void>((resolve) => (wake = resolve));
+    const waiter: Waiter = { users, wake: () => wake() };
+    this.waiters.add(waiter);
+    return { changed, cancel: () => this.waiters.delete(waiter) };
+  }
+
+  private onNotification(payload: string): void {
+    const change = decodeProjectionChange(payload);
+    if (!change) {
+      this.logger.warn({ payload: payload.slice(0, 200) }, 'ignoring malformed projection notification');
+      return;
+    }
+    this.advance(change);
+    for (const waiter of this.waiters) {
+      if (change.users === undefined || change.users.some((user) => waiter.users.has(user))) {
+        this.waiters.delete(waiter);
+        waiter.wake();
+      }
+    }
+  }
+
+  private advance(change: ProjectionChange): void {
+    const target = change.topic === this.config.topics.profile ? [...this.positions.profile] : [...this.positions.membership];
+    if (change.partition >= target.length || (target[change.partition] ?? 0) >= change.nextOffset) return;
+    target[change.partition] = change.nextOffset;
+    this.positions =
+      change.topic === this.config.topics.profile ? { ...this.positions, profile: target } : { ...this.positions, membership: target };
+  }
+
+  /** Catches up from the database (at start and after a reconnect); positions never move back. */
+  private async reload(): Promise<void> {
+    const stored = await this.readPositions(this.dataSource.query.bind(this.dataSource));
+    const max = (mine: readonly number[], theirs: readonly number[]) => mine.map((offset, index) => Math.max(offset, theirs[index] ?? 0));
+    this.positions = { ...this.positions, profile: max(this.positions.profile, stored.profile), membership: max(this.positions.membership, stored.membership) };
+  }
+
+  private wakeAll(): void {
+    for (const waiter of this.waiters) waiter.wake();
+    this.waiters.clear();
+  }
+}

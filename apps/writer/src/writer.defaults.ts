@@ -1,0 +1,3 @@
+import type { ServiceDefaults } from '@mx/config';
+
+export const WRITER_DEFAULTS: ServiceDefaults = { httpPort: 8101 };

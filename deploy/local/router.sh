@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Local HTTP router: our own nginx master in front of writer and sync-api
+# (routing map: deploy/local/nginx/nginx.conf.template).
+#
+#   deploy/local/router.sh start    install Debian nginx if needed, render config, start
+#                                   (or reload when already running)
+#   deploy/local/router.sh stop     graceful stop
+#   deploy/local/router.sh status   exit 0 if running
+#
+# Env: MX_ROUTER_PORT (8008), MX_WRITER_PORT (8101), MX_SYNC_API_PORT (8102),
+#      MX_ROUTER_ERROR_LOG_LEVEL (crit), MX_LOCAL_DIR.
+# State: $MX_LOCAL_DIR/nginx/{nginx.conf,nginx.pid,logs/,temp/}
+set -euo pipefail
+MX_TAG=router
+# shellcheck source=deploy/local/_common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/_common.sh"
+
+TEMPLATE="$MX_ROOT/deploy/local/nginx/nginx.conf.template"
+PREFIX="$MX_LOCAL_DIR/nginx"
+CONF="$PREFIX/nginx.conf"
+PIDFILE="$PREFIX/nginx.pid"
+ERRLOG="$PREFIX/logs/error.log"
+ROUTER_PORT="${MX_ROUTER_PORT:-8008}"
+WRITER_PORT="${MX_WRITER_PORT:-8101}"
+SYNC_API_PORT="${MX_SYNC_API_PORT:-8102}"
+LEVEL="${MX_ROUTER_ERROR_LOG_LEVEL:-crit}"
+
+find_nginx() {
+  NGINX="$(command -v nginx 2>/dev/null || true)"
+  [[ -n $NGINX ]] || { [[ -x /usr/sbin/nginx ]] && NGINX=/usr/sbin/nginx; }
+  [[ -n $NGINX ]]
+}
+
+ensure_nginx() {
+  find_nginx && return 0
+  apt_install nginx
+  find_nginx || die "nginx installed but not found"
+}
+
+running_pid() { pidfile_pid "$PIDFILE" "nginx: master"; }
+
+render() {
+  mkdir -p "$PREFIX/logs" "$PREFIX/temp"
+  sed -e "s|@@PREFIX@@|$PREFIX|g" \
+      -e "s|@@ROUTER_PORT@@|$ROUTER_PORT|g" \
+      -e "s|@@WRITER_PORT@@|$WRITER_PORT|g" \
+      -e "s|@@SYNC_API_PORT@@|$SYNC_API_PORT|g" \
+      -e "s|@@ERROR_LOG_LEVEL@@|$LEVEL|g" "$TEMPLATE" >"$CONF.new"
+  ! grep -v '^ *#' "$CONF.new" | grep -q '@@[A-Z_]*@@' || die "unrendered placeholder in $TEMPLATE"
+  # -e: nginx would otherwise try /var/log/nginx/error.log before reading the config
+  if ! "$NGINX" -q -t -p "$PREFIX" -e "$ERRLOG" -c "$CONF.new" 2>"$PREFIX/logs/configtest.log"; then
+    cat "$PREFIX/logs/configtest.log" >&2; rm -f "$CONF.new"
+    die "nginx config test failed"
+  fi
+  mv "$CONF.new" "$CONF"
+}
+
+cmd_start() {
+  local t0 pid; t0=$(now_ms)
+  ensure_nginx
+  render
+  if pid="$(running_pid)"; then
+    "$NGINX" -p "$PREFIX" -e "$ERRLOG" -c "$CONF" -s reload
+    say "already running (pid $pid), config reloaded; 127.0.0.1:$ROUTER_PORT"
+    return 0
+  fi
+  rm -f "$PIDFILE"
+  tcp_open "$ROUTER_PORT" && die "port 127.0.0.1:$ROUTER_PORT is already in use by another process (set MX_ROUTER_PORT)"
+  if ! "$NGINX" -p "$PREFIX" -e "$ERRLOG" -c "$CONF" 2>"$PREFIX/logs/start.log"; then
+    cat "$PREFIX/logs/start.log" >&2; tail -n 10 "$ERRLOG" >&2 2>/dev/null || true
+    die "nginx failed to start"
+  fi
+  local i
+  for i in $(seq 50); do tcp_open "$ROUTER_PORT" && break; sleep 0.1; done
+  pid="$(running_pid)" || die "nginx did not stay up (see $ERRLOG)"
+  tcp_open "$ROUTER_PORT" || { term_then_kill "$pid" 5 nginx; die "nginx not listening on $ROUTER_PORT"; }
+  say "listening on 127.0.0.1:$ROUTER_PORT (writer :$WRITER_PORT, sync-api :$SYNC_API_PORT) in $(secs_since "$t0")"
+}
+
+cmd_stop() {
+  local pid
+  if ! pid="$(running_pid)"; then rm -f "$PIDFILE"; say "not running"; return 0; fi
+  kill -QUIT "$pid" 2>/dev/null || true      # graceful: finish in-flight requests
+  if ! wait_gone "$pid" 10; then term_then_kill "$pid" 5 nginx; fi
+  rm -f "$PIDFILE"
+  say "stopped"
+}
+
+cmd_status() {
+  local pid
+  if pid="$(running_pid)"; then say "running (pid $pid) on 127.0.0.1:$ROUTER_PORT"; return 0; fi
+  say "not running"; return 1
+}
+
+case "${1:-}" in
+  start)  cmd_start ;;
+  stop)   cmd_stop ;;
+  status) cmd_status ;;
+  *) echo "usage: $0 {start|stop|status}" >&2; exit 2 ;;
+esac

@@ -1,0 +1,29 @@
+import type { KafkaConnectionOptions } from '@mx/event-log';
+
+/** The validated, structured configuration every service receives. */
+export interface AppConfig {
+  readonly serverName: string;
+  readonly logLevel: string;
+  readonly http: { readonly host: string; readonly port: number; readonly bodyLimitBytes: number };
+  readonly database: {
+    readonly host: string;
+    readonly port: number;
+    readonly name: string;
+    readonly user: string;
+    readonly password: string;
+    readonly sslMode: 'disable' | 'require' | 'verify-full';
+    readonly poolSize: number;
+  };
+  readonly kafka: KafkaConnectionOptions & { readonly ackTimeoutMs: number };
+  readonly topics: {
+    readonly profile: string;
+    readonly membership: string;
+    readonly partitions: number;
+    readonly replicationFactor: number;
+  };
+  readonly projector: { readonly groupId: string };
+  readonly sync: { readonly maxTimeoutMs: number; readonly maxProfileFields: number };
+}
+
+/** Injection token of the AppConfig. */
+export const APP_CONFIG = Symbol('APP_CONFIG');

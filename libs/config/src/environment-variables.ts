@@ -1,0 +1,127 @@
+import { Transform, Type } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Max, Min, MinLength } from 'class-validator';
+
+const toBoolean = ({ value }: { value: unknown }): unknown =>
+  value === 'true' || value === '1' ? true : value === 'false' || value === '0' ? false : value;
+
+/**
+ * Every environment variable the services read, with its rule and default. The README's
+ * configuration table lists the same variables; keep them in step.
+ */
+export class EnvironmentVariables {
+  /** The homeserver name users live on: `@alice:<MX_SERVER_NAME>`. */
+  @Matches(/^[A-Za-z0-9.-]+(:[0-9]{1,5})?$/, { message: 'MX_SERVER_NAME must be a server name such as example.org' })
+  MX_SERVER_NAME = 'localhost';
+
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  MX_LOG_LEVEL = 'info';
+
+  @IsString()
+  MX_HTTP_HOST = '0.0.0.0';
+
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  MX_HTTP_PORT?: number;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1024)
+  @Max(10 * 1024 * 1024)
+  MX_HTTP_BODY_LIMIT_BYTES = 256 * 1024;
+
+  @IsString()
+  MX_DATABASE_HOST = '127.0.0.1';
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(65535)
+  MX_DATABASE_PORT = 5432;
+
+  @IsString()
+  @MinLength(1)
+  MX_DATABASE_NAME = 'matrix';
+
+  @IsString()
+  @MinLength(1)
+  MX_DATABASE_USER = 'matrix';
+
+  @IsString()
+  MX_DATABASE_PASSWORD = '';
+
+  @IsIn(['disable', 'require', 'verify-full'])
+  MX_DATABASE_SSLMODE = 'disable';
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  MX_DATABASE_POOL_SIZE = 10;
+
+  /** Comma-separated `host:port` list. */
+  @Matches(/^[^,\s]+(,[^,\s]+)*$/, { message: 'MX_KAFKA_BROKERS must be a comma-separated host:port list' })
+  MX_KAFKA_BROKERS = '127.0.0.1:9092';
+
+  @IsString()
+  @MinLength(1)
+  MX_KAFKA_CLIENT_ID = 'matrix-profile-sync';
+
+  @Transform(toBoolean)
+  @IsBoolean()
+  MX_KAFKA_SSL = false;
+
+  @IsOptional()
+  @IsIn(['plain', 'scram-sha-256', 'scram-sha-512'])
+  MX_KAFKA_SASL_MECHANISM?: 'plain' | 'scram-sha-256' | 'scram-sha-512';
+
+  @IsOptional()
+  @IsString()
+  MX_KAFKA_SASL_USERNAME?: string;
+
+  @IsOptional()
+  @IsString()
+  MX_KAFKA_SASL_PASSWORD?: string;
+
+  /** Prefix of every topic name, e.g. `mx` gives `mx.profile.v1`. */
+  @Matches(/^[A-Za-z0-9._-]{1,100}$/, { message: 'MX_TOPIC_PREFIX may hold letters, digits, ".", "_" and "-"' })
+  MX_TOPIC_PREFIX = 'mx';
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  MX_TOPIC_PARTITIONS = 8;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(10)
+  MX_TOPIC_REPLICATION_FACTOR = 1;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(120_000)
+  MX_KAFKA_ACK_TIMEOUT_MS = 5000;
+
+  @IsOptional()
+  @IsString()
+  MX_PROJECTOR_GROUP_ID?: string;
+
+  /** Upper bound on a `/sync` long-poll, whatever `timeout` the client asks for. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(600_000)
+  MX_SYNC_MAX_TIMEOUT_MS = 120_000;
+
+  /** How many profile field ids one filter may request. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  MX_SYNC_MAX_PROFILE_FIELDS = 100;
+}

@@ -1,0 +1,4 @@
+export * from './app-config.js';
+export * from './environment-variables.js';
+export * from './load-app-config.js';
+export * from './app-config.module.js';

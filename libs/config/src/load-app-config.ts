@@ -1,0 +1,78 @@
+import { plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
+import type { AppConfig } from './app-config.js';
+import { EnvironmentVariables } from './environment-variables.js';
+
+export class ConfigValidationError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigValidationError';
+  }
+}
+
+/** Validates the MX_* variables of `env`; throws ConfigValidationError listing every bad one. */
+export function validateEnvironment(env: Record<string, unknown>): EnvironmentVariables {
+  const relevant = Object.fromEntries(
+    Object.entries(env).filter(([key, value]) => key.startsWith('MX_') && value !== undefined && value !== ''),
+  );
+  const validated = plainToInstance(EnvironmentVariables, relevant, { exposeDefaultValues: true });
+  const errors = validateSync(validated, { skipMissingProperties: false, forbidUnknownValues: true });
+  const problems = errors.flatMap((error) =>
+    Object.values(error.constraints ?? {}).map((message) => `${error.property}: ${message} (got ${JSON.stringify(error.value)})`),
+  );
+  const saslFields = [validated.MX_KAFKA_SASL_MECHANISM, validated.MX_KAFKA_SASL_USERNAME, validated.MX_KAFKA_SASL_PASSWORD];
+  if (saslFields.some((field) => field !== undefined) && saslFields.some((field) => field === undefined)) {
+    problems.push('MX_KAFKA_SASL_MECHANISM, MX_KAFKA_SASL_USERNAME and MX_KAFKA_SASL_PASSWORD must be set together');
+  }
+  if (problems.length > 0) throw new ConfigValidationError(problems);
+  return validated;
+}
+
+export interface ServiceDefaults {
+  /** The HTTP port this service listens on when MX_HTTP_PORT is not set. */
+  readonly httpPort: number;
+}
+
+export function toAppConfig(env: EnvironmentVariables, defaults: ServiceDefaults): AppConfig {
+  const prefix = env.MX_TOPIC_PREFIX;
+  const sasl =
+    env.MX_KAFKA_SASL_MECHANISM && env.MX_KAFKA_SASL_USERNAME !== undefined && env.MX_KAFKA_SASL_PASSWORD !== undefined
+      ? { mechanism: env.MX_KAFKA_SASL_MECHANISM, username: env.MX_KAFKA_SASL_USERNAME, password: env.MX_KAFKA_SASL_PASSWORD }
+      : undefined;
+  return {
+    serverName: env.MX_SERVER_NAME,
+    logLevel: env.MX_LOG_LEVEL,
+    http: { host: env.MX_HTTP_HOST, port: env.MX_HTTP_PORT ?? defaults.httpPort, bodyLimitBytes: env.MX_HTTP_BODY_LIMIT_BYTES },
+    database: {
+      host: env.MX_DATABASE_HOST,
+      port: env.MX_DATABASE_PORT,
+      name: env.MX_DATABASE_NAME,
+      user: env.MX_DATABASE_USER,
+      password: env.MX_DATABASE_PASSWORD,
+      sslMode: env.MX_DATABASE_SSLMODE as AppConfig['database']['sslMode'],
+      poolSize: env.MX_DATABASE_POOL_SIZE,
+    },
+    kafka: {
+      brokers: env.MX_KAFKA_BROKERS.split(','),
+      clientId: env.MX_KAFKA_CLIENT_ID,
+      ssl: env.MX_KAFKA_SSL,
+      ...(sasl ? { sasl } : {}),
+      connectionTimeoutMs: 3000,
+      requestTimeoutMs: 30_000,
+      ackTimeoutMs: env.MX_KAFKA_ACK_TIMEOUT_MS,
+    },
+    topics: {
+      profile: `${prefix}.profile.v1`,
+      membership: `${prefix}.membership.v1`,
+      partitions: env.MX_TOPIC_PARTITIONS,
+      replicationFactor: env.MX_TOPIC_REPLICATION_FACTOR,
+    },
+    projector: { groupId: env.MX_PROJECTOR_GROUP_ID ?? `${prefix}.projector` },
+    sync: { maxTimeoutMs: env.MX_SYNC_MAX_TIMEOUT_MS, maxProfileFields: env.MX_SYNC_MAX_PROFILE_FIELDS },
+  };
+}
+
+/** Validates and structures the configuration in one step, for CLIs and tests. */
+export function loadAppConfig(env: Record<string, unknown>, defaults: ServiceDefaults): AppConfig {
+  return toAppConfig(validateEnvironment(env), defaults);
+}

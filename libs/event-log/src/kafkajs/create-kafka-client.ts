@@ -1,0 +1,25 @@
+import { Kafka, logLevel, type LogEntry, type SASLOptions } from 'kafkajs';
+import type { EventLogLogger, KafkaConnectionOptions } from './kafka-connection-options.js';
+
+/** Builds a kafkajs client whose own log lines go to our structured logger. */
+export function createKafkaClient(options: KafkaConnectionOptions, logger: EventLogLogger): Kafka {
+  return new Kafka({
+    clientId: options.clientId,
+    brokers: [...options.brokers],
+    ssl: options.ssl,
+    ...(options.sasl ? { sasl: { ...options.sasl } as SASLOptions } : {}),
+    connectionTimeout: options.connectionTimeoutMs,
+    requestTimeout: options.requestTimeoutMs,
+    logLevel: logLevel.WARN,
+    logCreator:
+      () =>
+      ({ namespace, level, log }: LogEntry) => {
+        const { message, ...rest } = log;
+        const context = { kafka: namespace, ...rest };
+        if (level === logLevel.ERROR) logger.error(context, message);
+        else if (level === logLevel.WARN) logger.warn(context, message);
+        else if (level === logLevel.INFO) logger.info(context, message);
+        else logger.debug(context, message);
+      },
+  });
+}

@@ -1,0 +1,66 @@
+import type { Consumer, Kafka } from 'kafkajs';
+import type { ConsumeOptions, EventLogConsumer } from '../event-log.port.js';
+
+export interface KafkajsConsumerOptions {
+  readonly groupId: string;
+  readonly sessionTimeoutMs: number;
+  readonly heartbeatIntervalMs: number;
+  readonly maxBytesPerPartition: number;
+}
+
+/**
+ * Consumer-group member handing whole per-partition batches to the caller. On every assignment
+ * it seeks, synchronously (nothing awaited between the group join and the seek), to the offsets
+ * the caller reports, so the caller's own store decides where consumption resumes.
+ */
+export class KafkajsConsumer implements EventLogConsumer {
+  private readonly consumer: Consumer;
+
+  constructor(kafka: Kafka, options: KafkajsConsumerOptions) {
+    this.consumer = kafka.consumer({
+      groupId: options.groupId,
+      sessionTimeout: options.sessionTimeoutMs,
+      heartbeatInterval: options.heartbeatIntervalMs,
+      maxBytesPerPartition: options.maxBytesPerPartition,
+      allowAutoTopicCreation: false,
+    });
+  }
+
+  async start(options: ConsumeOptions): Promise<void> {
+    const { resumeOffset } = options;
+    if (resumeOffset) {
+      this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
+        for (const [topic, partitions] of Object.entries(payload.memberAssignment)) {
+          for (const partition of partitions) {
+            const offset = resumeOffset(topic, partition);
+            if (offset !== undefined) this.consumer.seek({ topic, partition, offset: String(offset) });
+          }
+        }
+      });
+    }
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topics: [...options.topics], fromBeginning: true });
+    await this.consumer.run({
+      eachBatchAutoResolve: true,
+      autoCommit: true,
+      eachBatch: async ({ batch, isStale, isRunning }) => {
+        if (batch.messages.length === 0 || isStale() || !isRunning()) return;
+        await options.onBatch({
+          topic: batch.topic,
+          partition: batch.partition,
+          records: batch.messages.map((message) => ({
+            offset: Number(message.offset),
+            key: message.key === null ? null : message.key.toString('utf8'),
+            value: message.value,
+            timestamp: Number(message.timestamp),
+          })),
+          isStale: () => isStale() || !isRunning(),
+        });
+      },
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer.disconnect();
+  }
+}

@@ -1,0 +1,73 @@
+import type { Kafka, Producer } from 'kafkajs';
+import type { EventLogProducer, LogPosition, LogRecord } from '../event-log.port.js';
+import { partitionForKey } from '../murmur2-partitioner.js';
+
+/**
+ * Idempotent, acks=all producer. Records are partitioned here (Kafka's murmur2 of the key) so
+ * that each record's offset is known exactly from the broker's per-partition base offsets.
+ */
+export class KafkajsProducer implements EventLogProducer {
+  private readonly producer: Producer;
+  private readonly partitionCounts = new Map<string, number>();
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly ackTimeoutMs: number,
+  ) {
+    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  }
+
+  async connect(): Promise<void> {
+    await this.producer.connect();
+  }
+
+  async disconnect(): Promise<void> {
+    await this.producer.disconnect();
+  }
+
+  async append(topic: string, records: readonly LogRecord[]): Promise<LogPosition[]> {
+    if (records.length === 0) return [];
+    const partitions = await this.partitionCount(topic);
+    const assigned = records.map((record) => partitionForKey(record.key, partitions));
+    const metadata = await this.producer.send({
+      topic,
+      acks: -1,
+      timeout: this.ackTimeoutMs,
+      messages: records.map((record, index) => ({
+        key: record.key,
+        value: record.value,
+        partition: assigned[index]!,
+        ...(record.headers ? { headers: { ...record.headers } } : {}),
+      })),
+    });
+    const nextOffset = new Map<number, number>();
+    for (const entry of metadata) {
+      if (entry.errorCode !== 0 || entry.baseOffset === undefined) {
+        throw new Error(`Kafka rejected records for ${topic}[${entry.partition}] (error code ${entry.errorCode})`);
+      }
+      nextOffset.set(entry.partition, Number(entry.baseOffset));
+    }
+    return assigned.map((partition) => {
+      const offset = nextOffset.get(partition);
+      if (offset === undefined) throw new Error(`Kafka did not acknowledge ${topic}[${partition}]`);
+      nextOffset.set(partition, offset + 1);
+      return { topic, partition, offset };
+    });
+  }
+
+  private async partitionCount(topic: string): Promise<number> {
+    const known = this.partitionCounts.get(topic);
+    if (known !== undefined) return known;
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+      const count = topics[0]?.partitions.length ?? 0;
+      if (count < 1) throw new Error(`Topic ${topic} has no partitions; provision the topics first`);
+      this.partitionCounts.set(topic, count);
+      return count;
+    } finally {
+      await admin.disconnect();
+    }
+  }
+}

@@ -1,0 +1,2 @@
+export * from './undecodable-event.error.js';
+export * from './profile-event.js';

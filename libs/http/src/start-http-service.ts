@@ -1,0 +1,54 @@
+import type { Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Logger, PinoLogger } from 'nestjs-pino';
+import type { AppConfig } from '@mx/config';
+import { installJsonBodyParser } from './json-body-parser.js';
+import { LifecycleState } from './lifecycle-state.js';
+import { MatrixExceptionFilter } from './matrix-exception.filter.js';
+import { matrixValidationPipe } from './matrix-validation.pipe.js';
+import { RouteRegistry } from './route-registry.js';
+
+/** CORS as the Client-Server API requires it, on every response and for every preflight. */
+const CORS = {
+  origin: '*',
+  methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
+  allowedHeaders: ['X-Requested-With', 'Content-Type', 'Authorization'],
+  maxAge: 86400,
+};
+
+/**
+ * Creates a NestJS application on Fastify with the Matrix HTTP conventions: JSON bodies whatever
+ * the Content-Type, Matrix error bodies for everything (404/405 M_UNRECOGNIZED included), CORS,
+ * structured logs, graceful shutdown. Does not listen yet.
+ */
+export async function createHttpService(module: Type<unknown>, config: AppConfig): Promise<NestFastifyApplication> {
+  const routes = new RouteRegistry();
+  const adapter = new FastifyAdapter({
+    logger: false,
+    trustProxy: true,
+    bodyLimit: config.http.bodyLimitBytes,
+    maxParamLength: 2048,
+    return503OnClosing: true,
+    keepAliveTimeout: 75_000,
+  });
+  const fastify = adapter.getInstance();
+  fastify.addHook('onRoute', (route) => routes.add(route.method, route.url));
+  installJsonBodyParser(fastify, config.http.bodyLimitBytes);
+
+  const app = await NestFactory.create<NestFastifyApplication>(module, adapter, { bufferLogs: true, bodyParser: false });
+  app.useLogger(app.get(Logger));
+  app.flushLogs();
+  app.enableCors(CORS);
+  app.useGlobalFilters(new MatrixExceptionFilter(routes, await app.resolve(PinoLogger)));
+  app.useGlobalPipes(matrixValidationPipe());
+  app.enableShutdownHooks();
+  return app;
+}
+
+/** Listens, and on SIGTERM/SIGINT turns readiness false before Nest closes everything. */
+export async function listen(app: NestFastifyApplication, config: AppConfig): Promise<void> {
+  const lifecycle = app.get(LifecycleState);
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.prependListener(signal, () => lifecycle.beginDraining());
+  await app.listen({ port: config.http.port, host: config.http.host });
+}

@@ -1,0 +1,4 @@
+export * from './matrix-error.js';
+export * from './user-id.js';
+export * from './canonical-json.js';
+export * from './profile-field.js';

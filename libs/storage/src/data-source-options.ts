@@ -1,0 +1,24 @@
+import type { AppConfig } from '@mx/config';
+import type { DataSourceOptions } from 'typeorm';
+import { ENTITIES } from './entities/index.js';
+import { MIGRATIONS } from './migrations/index.js';
+
+/** TypeORM options for our PostgreSQL database. Schema changes happen only through migrations. */
+export function dataSourceOptions(database: AppConfig['database']): DataSourceOptions {
+  return {
+    type: 'postgres',
+    host: database.host,
+    port: database.port,
+    database: database.name,
+    username: database.user,
+    password: database.password,
+    ssl: database.sslMode === 'disable' ? false : { rejectUnauthorized: database.sslMode === 'verify-full' },
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsTableName: 'schema_migrations',
+    migrationsTransactionMode: 'each',
+    synchronize: false,
+    logging: ['error'],
+    extra: { max: database.poolSize, connectionTimeoutMillis: 5000 },
+  };
+}

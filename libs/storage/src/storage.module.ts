@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { APP_CONFIG, type AppConfig } from '@mx/config';
+import { dataSourceOptions } from './data-source-options.js';
+
+/** The PostgreSQL connection pool (TypeORM DataSource), configured from APP_CONFIG. */
+@Module({
+  imports: [
+    TypeOrmModule.forRootAsync({
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) => ({ ...dataSourceOptions(config.database), retryAttempts: 3, retryDelay: 1000 }),
+    }),
+  ],
+  exports: [TypeOrmModule],
+})
+export class StorageModule {}
