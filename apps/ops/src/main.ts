@@ -32,10 +32,14 @@ async function provisionTopics(): Promise<void> {
     const counts = await admin.partitionCounts(specs.map((spec) => spec.name));
     specs.forEach((spec, index) => {
       if (counts[index] !== spec.partitions) {
-        process.stderr.write(`warn: ${spec.name} has ${counts[index]} partitions, config asks for ${spec.partitions}; topics are never altered automatically\n`);
+        process.stderr.write(
+          `warn: ${spec.name} has ${counts[index]} partitions, config asks for ${spec.partitions}; topics are never altered automatically\n`,
+        );
       }
     });
-    process.stdout.write(`topics created: ${result.created.join(', ') || 'none'}; already present: ${result.existing.join(', ') || 'none'}\n`);
+    process.stdout.write(
+      `topics created: ${result.created.join(', ') || 'none'}; already present: ${result.existing.join(', ') || 'none'}\n`,
+    );
   } finally {
     await admin.close();
   }

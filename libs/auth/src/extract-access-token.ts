@@ -1,7 +1,5 @@
 export type AccessTokenSource =
-  | { readonly kind: 'token'; readonly token: string }
-  | { readonly kind: 'missing' }
-  | { readonly kind: 'malformed' };
+  { readonly kind: 'token'; readonly token: string } | { readonly kind: 'missing' } | { readonly kind: 'malformed' };
 
 /**
  * Finds the access token of a request: `Authorization: Bearer <token>` first, then the

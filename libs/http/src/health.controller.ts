@@ -26,7 +26,13 @@ export class HealthController {
         const session = this.indicators.check('lifecycle');
         return this.lifecycle.draining ? session.down('draining') : session.up();
       },
-      ...this.probes.map((probe) => () => this.indicators.check(probe.name).attempt(() => probe.check()).withTimeout(2000)),
+      ...this.probes.map(
+        (probe) => () =>
+          this.indicators
+            .check(probe.name)
+            .attempt(() => probe.check())
+            .withTimeout(2000),
+      ),
     ]);
   }
 }

@@ -6,7 +6,7 @@ export class RouteRegistry {
   private readonly routes: { readonly method: string; readonly pattern: RegExp }[] = [];
 
   add(method: string | readonly string[], url: string): void {
-    const methods = Array.isArray(method) ? method : [method as string];
+    const methods: readonly string[] = typeof method === 'string' ? [method] : method;
     const pattern = new RegExp(
       '^' +
         url

@@ -33,8 +33,7 @@ export const MatrixErrors = {
   notFound: (message = 'Not found') => new MatrixError(404, 'M_NOT_FOUND', message),
   forbidden: (message: string) => new MatrixError(403, 'M_FORBIDDEN', message),
   missingToken: () => new MatrixError(401, 'M_MISSING_TOKEN', 'Missing access token'),
-  unknownToken: (message = 'Unrecognised access token') =>
-    new MatrixError(401, 'M_UNKNOWN_TOKEN', message, { soft_logout: false }),
+  unknownToken: (message = 'Unrecognised access token') => new MatrixError(401, 'M_UNKNOWN_TOKEN', message, { soft_logout: false }),
   invalidUsername: (message: string) => new MatrixError(400, 'M_INVALID_USERNAME', message),
   userInUse: () => new MatrixError(400, 'M_USER_IN_USE', 'User ID already taken.'),
   unavailable: (message: string) => new MatrixError(503, 'M_UNKNOWN', message),

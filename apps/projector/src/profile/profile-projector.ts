@@ -23,7 +23,12 @@ export class ProfileProjector {
     registry: Registry,
   ) {
     this.logger.setContext(ProfileProjector.name);
-    this.applied = new Counter({ name: 'mx_projector_events_applied_total', help: 'Events applied', labelNames: ['topic'], registers: [registry] });
+    this.applied = new Counter({
+      name: 'mx_projector_events_applied_total',
+      help: 'Events applied',
+      labelNames: ['topic'],
+      registers: [registry],
+    });
     this.undecodable = new Counter({
       name: 'mx_projector_events_undecodable_total',
       help: 'Events that could not be decoded',
@@ -44,7 +49,10 @@ export class ProfileProjector {
         } catch (error) {
           if (!(error instanceof UndecodableEventError)) throw error;
           this.undecodable.inc({ topic: batch.topic });
-          this.logger.error({ topic: batch.topic, partition: batch.partition, offset: record.offset, reason: error.message }, 'skipping undecodable event');
+          this.logger.error(
+            { topic: batch.topic, partition: batch.partition, offset: record.offset, reason: error.message },
+            'skipping undecodable event',
+          );
         }
       }
       const changes = collapseProfileEvents(events);
@@ -88,10 +96,10 @@ export class ProfileProjector {
 
   /** Locks the partition's position row (creating it at 0) and returns the next offset to apply. */
   private async lockPosition(manager: EntityManager, topic: string, partition: number): Promise<number> {
-    await manager.query(
-      `INSERT INTO projection_positions (topic, log_partition, next_offset) VALUES ($1, $2, 0) ON CONFLICT DO NOTHING`,
-      [topic, partition],
-    );
+    await manager.query(`INSERT INTO projection_positions (topic, log_partition, next_offset) VALUES ($1, $2, 0) ON CONFLICT DO NOTHING`, [
+      topic,
+      partition,
+    ]);
     const rows: { next_offset: string }[] = await manager.query(
       'SELECT next_offset FROM projection_positions WHERE topic = $1 AND log_partition = $2 FOR UPDATE',
       [topic, partition],

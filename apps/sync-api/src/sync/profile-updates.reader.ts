@@ -9,7 +9,11 @@ export type ProfileUpdates = Record<string, unknown>;
 @Injectable()
 export class ProfileUpdatesReader {
   /** Current values of the requested fields that are set. */
-  async currentFields(query: DataSource['query'], userIds: readonly string[], fields: readonly string[]): Promise<Map<string, ProfileUpdates>> {
+  async currentFields(
+    query: DataSource['query'],
+    userIds: readonly string[],
+    fields: readonly string[],
+  ): Promise<Map<string, ProfileUpdates>> {
     const rows: { user_id: string; field: string; value: unknown }[] = await query(
       'SELECT user_id, field, value FROM profile_fields WHERE user_id = ANY($1) AND field = ANY($2) AND is_set',
       [userIds, fields],

@@ -36,7 +36,11 @@ export class ProjectionWatcher implements OnModuleInit, OnApplicationShutdown {
     const [profilePartitions = 0, membershipPartitions = 0] = await this.admin.partitionCounts([profile, membership]);
     if (profilePartitions < 1 || membershipPartitions < 1) throw new Error('Topics are not provisioned; run the provision-topics command');
     const epoch = layoutEpoch({ profileTopic: profile, profilePartitions, membershipTopic: membership, membershipPartitions });
-    this.positions = { epoch, profile: new Array<number>(profilePartitions).fill(0), membership: new Array<number>(membershipPartitions).fill(0) };
+    this.positions = {
+      epoch,
+      profile: new Array<number>(profilePartitions).fill(0),
+      membership: new Array<number>(membershipPartitions).fill(0),
+    };
     this.listener = new PostgresListener(
       this.config.database,
       PROJECTION_CHANNEL,
@@ -112,7 +116,11 @@ export class ProjectionWatcher implements OnModuleInit, OnApplicationShutdown {
   private async reload(): Promise<void> {
     const stored = await this.readPositions(this.dataSource.query.bind(this.dataSource));
     const max = (mine: readonly number[], theirs: readonly number[]) => mine.map((offset, index) => Math.max(offset, theirs[index] ?? 0));
-    this.positions = { ...this.positions, profile: max(this.positions.profile, stored.profile), membership: max(this.positions.membership, stored.membership) };
+    this.positions = {
+      ...this.positions,
+      profile: max(this.positions.profile, stored.profile),
+      membership: max(this.positions.membership, stored.membership),
+    };
   }
 
   private wakeAll(): void {

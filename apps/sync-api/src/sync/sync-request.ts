@@ -51,7 +51,8 @@ export function parseSyncRequest(query: Record<string, unknown>, maxTimeoutMs: n
       } catch {
         throw MatrixErrors.notJson('filter is not valid JSON');
       }
-      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw MatrixErrors.badJson('filter must be a JSON object');
+      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+        throw MatrixErrors.badJson('filter must be a JSON object');
       filter = { inline: parsed as Record<string, unknown> };
     } else {
       filter = { id: filterText };

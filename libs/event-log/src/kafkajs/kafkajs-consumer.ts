@@ -43,8 +43,10 @@ export class KafkajsConsumer implements EventLogConsumer {
     await this.consumer.run({
       eachBatchAutoResolve: true,
       autoCommit: true,
-      eachBatch: async ({ batch, isStale, isRunning }) => {
-        if (batch.messages.length === 0 || isStale() || !isRunning()) return;
+      eachBatch: async (payload) => {
+        const { batch } = payload;
+        const stale = (): boolean => payload.isStale() || !payload.isRunning();
+        if (batch.messages.length === 0 || stale()) return;
         await options.onBatch({
           topic: batch.topic,
           partition: batch.partition,
@@ -54,7 +56,7 @@ export class KafkajsConsumer implements EventLogConsumer {
             value: message.value,
             timestamp: Number(message.timestamp),
           })),
-          isStale: () => isStale() || !isRunning(),
+          isStale: stale,
         });
       },
     });

@@ -1,5 +1,4 @@
-import { CustomTransportStrategy, Server } from '@nestjs/microservices';
-import { BaseRpcContext } from '@nestjs/microservices';
+import { BaseRpcContext, type CustomTransportStrategy, Server } from '@nestjs/microservices';
 import { lastValueFrom } from 'rxjs';
 import type { EventLogConsumer, RecordBatch } from '../event-log.port.js';
 
@@ -39,7 +38,7 @@ export class EventLogTransport extends Server implements CustomTransportStrategy
           const stream = streamOfTopic.get(batch.topic);
           const handler = stream === undefined ? null : this.getHandlerByPattern(stream);
           if (!handler || stream === undefined) throw new Error(`No handler for topic ${batch.topic}`);
-          const result = await handler(batch, new RecordBatchContext([stream, batch.topic, batch.partition]));
+          const result: unknown = await handler(batch, new RecordBatchContext([stream, batch.topic, batch.partition]));
           await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined });
         },
       })
@@ -54,6 +53,7 @@ export class EventLogTransport extends Server implements CustomTransportStrategy
     throw new Error('EventLogTransport does not support event listeners');
   }
 
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- signature fixed by Nest's Server
   unwrap<T>(): T {
     return this.options.consumer as T;
   }
