@@ -58,6 +58,15 @@ term_then_kill() {
   fi
 }
 
+# take_lock NAME [TIMEOUT_S]: serialize start/stop of one component (fd 9).
+# Anything long-lived started while holding it must get `9>&-` so it does not
+# inherit (and keep holding) the lock.
+take_lock() {
+  command -v flock >/dev/null || return 0
+  exec 9>"$MX_LOCAL_DIR/.$1.lock"
+  flock -w "${2:-600}" 9 || die "another '$1' operation is still running (lock $MX_LOCAL_DIR/.$1.lock)"
+}
+
 # tcp_open PORT: something accepts TCP connections on 127.0.0.1:PORT
 tcp_open() { timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
 

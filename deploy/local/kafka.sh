@@ -9,8 +9,10 @@
 #
 # Env: MX_KAFKA_PORT (19092), MX_KAFKA_CONTROLLER_PORT (19093), MX_KAFKA_VERSION
 #      (default: <kafka.version> in kafka/pom.xml), MX_KAFKA_START_TIMEOUT (90 s),
-#      MX_JAVA (java binary, Java 17+), MX_KAFKA_HEAP_OPTS, MX_LOCAL_DIR.
-# State: $MX_LOCAL_DIR/kafka/{libs,data,logs,server.properties,log4j2.xml,kafka.pid,cluster.id}
+#      MX_JAVA (java binary, Java 17+), MX_KAFKA_HEAP_OPTS, MX_KAFKA_JVM_OPTS,
+#      MX_KAFKA_CDS=0 (no class-data archive), MX_LOCAL_DIR.
+# State: $MX_LOCAL_DIR/kafka/{libs,data,logs,server.properties,log4j2.xml,kafka.pid,cluster.id,*.jsa}
+# Check with a real client: node deploy/local/kafka-smoke.mjs (Node >= 22.12, see node.sh).
 set -euo pipefail
 MX_TAG=kafka
 # shellcheck source=deploy/local/_common.sh
@@ -46,16 +48,20 @@ find_java() {
   local j="${MX_JAVA:-}"
   if [[ -z $j && -n ${JAVA_HOME:-} && -x $JAVA_HOME/bin/java ]]; then j="$JAVA_HOME/bin/java"; fi
   [[ -n $j ]] || j="$(command -v java || true)"
+  if [[ -z $j ]]; then apt_install openjdk-17-jre-headless; j="$(command -v java || true)"; fi
   [[ -n $j && -x $j ]] || die "java not found (need Java 17+; set MX_JAVA or JAVA_HOME)"
-  local rel major
+  local rel full major
   rel="$(dirname "$(dirname "$(readlink -f "$j")")")/release"
   if [[ -f $rel ]]; then
-    major="$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$rel")"
+    full="$(sed -n 's/^JAVA_VERSION="\(.*\)"/\1/p' "$rel")"
   else
-    major="$("$j" -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n1)"
+    full="$("$j" -version 2>&1 | sed -n 's/.*version "\([^"]*\)".*/\1/p' | head -n1)"
   fi
+  major="${full%%.*}"
   [[ ${major:-0} -ge 17 ]] || die "$j is Java ${major:-?}; Kafka 4 needs Java 17+ (set MX_JAVA)"
   JAVA="$j"; JAVA_MAJOR="$major"
+  # AppCDS archives are only valid for the exact JVM build
+  JAVA_ID="$(printf '%s %s' "$(readlink -f "$j")" "$full" | sha256sum | cut -c1-10)"
 }
 
 # ---------------------------------------------------------------- fetch
@@ -70,7 +76,7 @@ cmd_fetch() {
   command -v mvn >/dev/null || apt_install maven
   say "fetching Kafka $KAFKA_VERSION jars with Maven -> $LIBS"
   local t0 tmp; t0=$(now_ms); tmp="$KDIR/libs.tmp.$$"
-  mkdir -p "$KDIR"; rm -rf "$tmp"
+  mkdir -p "$KDIR"; rm -rf "$KDIR"/libs.tmp.*
   if ! mvn -q -B -f "$POM" dependency:copy-dependencies -Dkafka.version="$KAFKA_VERSION" \
         -DincludeScope=runtime -DoutputDirectory="$tmp" >"$KDIR/fetch.log" 2>&1; then
     rm -rf "$tmp"; tail -n 30 "$KDIR/fetch.log" >&2
@@ -145,7 +151,12 @@ new_cluster_id() {
 }
 
 format_storage() {
-  [[ -f "$DATA/meta.properties" ]] && return 0
+  if [[ -f "$DATA/meta.properties" ]]; then
+    local fv; fv="$(cat "$KDIR/data.version" 2>/dev/null || echo "?")"
+    [[ $fv == "$KAFKA_VERSION" ]] ||
+      warn "data was formatted by Kafka $fv, running $KAFKA_VERSION (downgrades fail: use '$0 reset')"
+    return 0
+  fi
   [[ -s $CIDFILE ]] || new_cluster_id >"$CIDFILE"
   local cid; cid="$(cat "$CIDFILE")"
   say "formatting storage (cluster id $cid)"
@@ -155,6 +166,7 @@ format_storage() {
     cat "$LOGS/format.log" >&2
     die "kafka-storage format failed"
   fi
+  echo "$KAFKA_VERSION" >"$KDIR/data.version"
 }
 
 # ---------------------------------------------------------------- readiness
@@ -190,7 +202,7 @@ abort_start() {
 
 show_log_tail() {
   echo "---- last lines of $LOGS/server.log ----" >&2
-  tail -n 25 "$LOGS/server.log" 2>/dev/null >&2 || true
+  tail -n 25 "$LOGS/server.log" >&2 2>/dev/null || true
   if [[ -s "$LOGS/kafka.out" ]]; then
     echo "---- last lines of $LOGS/kafka.out (stdout/stderr) ----" >&2
     tail -n 15 "$LOGS/kafka.out" >&2
@@ -200,6 +212,8 @@ show_log_tail() {
 cmd_start() {
   local t0 pid; t0=$(now_ms)
   if pid="$(running_pid)"; then
+    grep -qx "listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CPORT" "$PROPS" ||
+      die "already running (pid $pid) with other ports ($(sed -n 's/^listeners=//p' "$PROPS")); run '$0 stop' first"
     if is_ready; then say "already running (pid $pid) on 127.0.0.1:$PORT"; return 0; fi
     say "already running (pid $pid), waiting for readiness"
   else
@@ -214,7 +228,7 @@ cmd_start() {
 
     # AppCDS: the first start records the loaded classes into kafka.jsa when the
     # broker exits cleanly (kafka.sh stop); later starts map it -> faster start-up.
-    local cds=() jsa="$KDIR/kafka-java$JAVA_MAJOR.jsa"
+    local cds=() jsa="$KDIR/kafka-java$JAVA_MAJOR-$JAVA_ID.jsa"
     if [[ ${MX_KAFKA_CDS:-1} == 0 ]]; then
       cds=()
     elif [[ -s $jsa ]]; then
@@ -230,7 +244,7 @@ cmd_start() {
     # shellcheck disable=SC2086
     setsid "$JAVA" $HEAP_OPTS "${JVM_OPTS[@]}" "${cds[@]}" -Xlog:cds=off -Xlog:cds+dynamic=off \
       -Dkafka.logs.dir="$LOGS" -Dlog4j2.configurationFile="$LOG4J" \
-      -cp "$LIBS/*" kafka.Kafka "$PROPS" >"$LOGS/kafka.out" 2>&1 </dev/null &
+      -cp "$LIBS/*" kafka.Kafka "$PROPS" >"$LOGS/kafka.out" 2>&1 </dev/null 9>&- &
     STARTED_PID=$!
     echo "$STARTED_PID" >"$PIDFILE"
     pid=$STARTED_PID
@@ -277,15 +291,15 @@ cmd_status() {
 
 cmd_reset() {
   cmd_stop
-  rm -rf "$DATA" "$CIDFILE"
+  rm -rf "$DATA" "$CIDFILE" "$KDIR/data.version"
   say "data deleted ($DATA); jars kept in $LIBS"
 }
 
 case "${1:-}" in
-  fetch)  cmd_fetch ;;
-  start)  cmd_start ;;
-  stop)   cmd_stop ;;
+  fetch)  take_lock kafka; cmd_fetch ;;
+  start)  take_lock kafka; cmd_start ;;
+  stop)   take_lock kafka; cmd_stop ;;
   status) cmd_status ;;
-  reset)  cmd_reset ;;
+  reset)  take_lock kafka; cmd_reset ;;
   *) echo "usage: $0 {fetch|start|stop|status|reset}" >&2; exit 2 ;;
 esac

@@ -47,6 +47,6 @@ if ! npm install --prefix "$CACHE" --no-save --no-audit --no-fund --loglevel=err
       "$pkg@$NODE_MAJOR" >"$CACHE/install.log" 2>&1; then
   tail -n 20 "$CACHE/install.log" >&2; log "npm install $pkg@$NODE_MAJOR failed"; exit 1
 fi
-[[ -x $bin/node ]] && new_enough "$bin/node" || { log "installed $pkg but $bin/node is unusable"; exit 1; }
+if ! { [[ -x $bin/node ]] && new_enough "$bin/node"; }; then log "installed $pkg but $bin/node is unusable"; exit 1; fi
 log "installed node $("$bin/node" -v)"
 echo "$bin"

@@ -33,7 +33,8 @@ APP_DBS=(matrix matrix_test)
 
 find_bin() {
   local d
-  for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k5,5nr); do
+  # newest major first
+  for d in $(printf '%s\n' /usr/lib/postgresql/*/bin | sort -t/ -k5,5nr); do
     if [[ -x $d/initdb && -x $d/pg_ctl ]]; then PGBIN="$d"; return 0; fi
   done
   if command -v pg_ctl >/dev/null && command -v initdb >/dev/null; then
@@ -123,7 +124,7 @@ ensure_app_objects() {
     sql+="
 SELECT 'CREATE DATABASE $db OWNER $APP_USER' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$db') \\gexec"
   done
-  psql_super <<<"$sql" >/dev/null || die "could not create role/databases (see $LOGS/postgres.log)"
+  psql_super -f - <<<"$sql" >/dev/null || die "could not create role/databases (see $LOGS/postgres.log)"
 }
 
 cmd_start() {
@@ -133,6 +134,9 @@ cmd_start() {
   prepare_dirs
   init_cluster
   if pg_running; then
+    local rport; rport="$(sed -n 4p "$DATA/postmaster.pid" 2>/dev/null || true)"
+    [[ -z $rport || $rport == "$PORT" ]] ||
+      die "already running on port $rport, not $PORT; run '$0 stop' first to change MX_PG_PORT"
     say "already running on 127.0.0.1:$PORT"
   else
     tcp_open "$PORT" && die "port 127.0.0.1:$PORT is already in use by another process (set MX_PG_PORT)"
@@ -140,7 +144,7 @@ cmd_start() {
     say "starting PostgreSQL $(basename "$(dirname "$PGBIN")") on 127.0.0.1:$PORT"
     # pg_ctl -w waits until the server accepts connections; it detaches the
     # postmaster (setsid) so Ctrl-C here does not kill it.
-    if ! as_pg "$PGBIN/pg_ctl" -D "$DATA" -l "$LOGS/postgres.log" -w -t 60 -s start; then
+    if ! as_pg "$PGBIN/pg_ctl" -D "$DATA" -l "$LOGS/postgres.log" -w -t 60 -s start 9>&-; then
       tail -n 25 "$LOGS/postgres.log" >&2 || true
       as_pg "$PGBIN/pg_ctl" -D "$DATA" -m immediate -s stop >/dev/null 2>&1 || true
       die "PostgreSQL failed to start"
@@ -188,10 +192,10 @@ cmd_psql() {
 }
 
 case "${1:-}" in
-  start)  cmd_start ;;
-  stop)   cmd_stop ;;
+  start)  take_lock postgres; cmd_start ;;
+  stop)   take_lock postgres; cmd_stop ;;
   status) cmd_status ;;
-  reset)  cmd_reset ;;
+  reset)  take_lock postgres; cmd_reset ;;
   psql)   shift; cmd_psql "$@" ;;
   *) echo "usage: $0 {start|stop|status|reset|psql [psql args]}" >&2; exit 2 ;;
 esac

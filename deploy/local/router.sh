@@ -66,12 +66,12 @@ cmd_start() {
   fi
   rm -f "$PIDFILE"
   tcp_open "$ROUTER_PORT" && die "port 127.0.0.1:$ROUTER_PORT is already in use by another process (set MX_ROUTER_PORT)"
-  if ! "$NGINX" -p "$PREFIX" -e "$ERRLOG" -c "$CONF" 2>"$PREFIX/logs/start.log"; then
+  if ! "$NGINX" -p "$PREFIX" -e "$ERRLOG" -c "$CONF" 2>"$PREFIX/logs/start.log" 9>&-; then
     cat "$PREFIX/logs/start.log" >&2; tail -n 10 "$ERRLOG" >&2 2>/dev/null || true
     die "nginx failed to start"
   fi
-  local i
-  for i in $(seq 50); do tcp_open "$ROUTER_PORT" && break; sleep 0.1; done
+  local _
+  for _ in $(seq 50); do tcp_open "$ROUTER_PORT" && break; sleep 0.1; done
   pid="$(running_pid)" || die "nginx did not stay up (see $ERRLOG)"
   tcp_open "$ROUTER_PORT" || { term_then_kill "$pid" 5 nginx; die "nginx not listening on $ROUTER_PORT"; }
   say "listening on 127.0.0.1:$ROUTER_PORT (writer :$WRITER_PORT, sync-api :$SYNC_API_PORT) in $(secs_since "$t0")"
@@ -93,8 +93,8 @@ cmd_status() {
 }
 
 case "${1:-}" in
-  start)  cmd_start ;;
-  stop)   cmd_stop ;;
+  start)  take_lock router 60; cmd_start ;;
+  stop)   take_lock router 60; cmd_stop ;;
   status) cmd_status ;;
   *) echo "usage: $0 {start|stop|status}" >&2; exit 2 ;;
 esac

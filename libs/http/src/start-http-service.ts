@@ -28,7 +28,7 @@ export async function createHttpService(module: Type<unknown>, config: AppConfig
     logger: false,
     trustProxy: true,
     bodyLimit: config.http.bodyLimitBytes,
-    maxParamLength: 2048,
+    routerOptions: { maxParamLength: 2048 },
     return503OnClosing: true,
     keepAliveTimeout: 75_000,
   });

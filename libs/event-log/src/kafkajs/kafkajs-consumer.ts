@@ -22,6 +22,8 @@ export class KafkajsConsumer implements EventLogConsumer {
       sessionTimeout: options.sessionTimeoutMs,
       heartbeatInterval: options.heartbeatIntervalMs,
       maxBytesPerPartition: options.maxBytesPerPartition,
+      // Fetches still return as soon as records arrive; a short wait makes seek and stop prompt.
+      maxWaitTimeInMs: 500,
       allowAutoTopicCreation: false,
     });
   }

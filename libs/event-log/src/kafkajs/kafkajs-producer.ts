@@ -1,4 +1,4 @@
-import type { Kafka, Producer } from 'kafkajs';
+import { type Kafka, Partitioners, type Producer } from 'kafkajs';
 import type { EventLogProducer, LogPosition, LogRecord } from '../event-log.port.js';
 import { partitionForKey } from '../murmur2-partitioner.js';
 
@@ -9,24 +9,38 @@ import { partitionForKey } from '../murmur2-partitioner.js';
 export class KafkajsProducer implements EventLogProducer {
   private readonly producer: Producer;
   private readonly partitionCounts = new Map<string, number>();
+  private connection: Promise<void> | undefined;
 
   constructor(
     private readonly kafka: Kafka,
     private readonly ackTimeoutMs: number,
   ) {
-    this.producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    this.producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      // Records carry explicit partitions (see append); this only silences kafkajs's v2 notice.
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
   }
 
-  async connect(): Promise<void> {
-    await this.producer.connect();
+  /** Connects once; a failed attempt is forgotten so the next call tries again. */
+  connect(): Promise<void> {
+    this.connection ??= this.producer.connect().catch((error: unknown) => {
+      this.connection = undefined;
+      throw error;
+    });
+    return this.connection;
   }
 
   async disconnect(): Promise<void> {
+    this.connection = undefined;
     await this.producer.disconnect();
   }
 
   async append(topic: string, records: readonly LogRecord[]): Promise<LogPosition[]> {
     if (records.length === 0) return [];
+    await this.connect();
     const partitions = await this.partitionCount(topic);
     const assigned = records.map((record) => partitionForKey(record.key, partitions));
     const metadata = await this.producer.send({

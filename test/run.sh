@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs every test (unit, then integration against real Kafka, PostgreSQL and the three services).
+# Works on a fresh machine: provisions Node 24 when the system Node is older, installs the npm
+# dependencies when missing, builds, and lets the integration setup start Kafka and PostgreSQL.
+# Extra arguments go to Vitest (e.g. `bash test/run.sh --project unit`).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+PATH="$(bash deploy/local/node.sh):$PATH"
+export PATH
+if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+mkdir -p .local
+npm run build --silent
+exec npx vitest run --config test/vitest.config.mts --reporter=default --reporter=json --outputFile.json=.local/test-results.json "$@"

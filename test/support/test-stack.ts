@@ -1,0 +1,17 @@
+/** What the integration global setup provides to every test file. */
+export interface TestStack {
+  /** The one client-facing URL (nginx router), as clients use it. */
+  readonly baseUrl: string;
+  readonly writerUrl: string;
+  readonly syncApiUrl: string;
+  readonly projectorUrl: string;
+  readonly serverName: string;
+  /** The environment the services run with (database, Kafka, topic names). */
+  readonly env: Readonly<Record<string, string>>;
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    stack: TestStack;
+  }
+}
