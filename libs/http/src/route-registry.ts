@@ -6,7 +6,8 @@ export class RouteRegistry {
   private readonly routes: { readonly method: string; readonly pattern: RegExp }[] = [];
 
   add(method: string | readonly string[], url: string): void {
-    const methods: readonly string[] = typeof method === 'string' ? [method] : method;
+    // CORS preflight routes (OPTIONS on every path) say nothing about which paths exist.
+    const methods = (typeof method === 'string' ? [method] : method).filter((each) => each.toUpperCase() !== 'OPTIONS');
     const pattern = new RegExp(
       '^' +
         url
