@@ -2,6 +2,7 @@
 import eslint from '@eslint/js';
 import prettier from 'eslint-config-prettier';
 import { defineConfig } from 'eslint/config';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig(
@@ -26,9 +27,9 @@ export default defineConfig(
     },
   },
   {
-    files: ['libs/event-log/src/**/*.ts', 'test/**/*.ts'],
+    files: ['libs/event-log/src/**/*.ts', 'test/**'],
     rules: { 'no-restricted-imports': 'off' },
   },
-  { files: ['**/*.mjs'], extends: [tseslint.configs.disableTypeChecked] },
+  { files: ['**/*.mjs'], extends: [tseslint.configs.disableTypeChecked], languageOptions: { globals: globals.node } },
   prettier,
 );

@@ -30,10 +30,9 @@ export class ServiceProcess {
 
   async waitReady(timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    let exitCode: number | null | 'running' = 'running';
-    void this.exited?.then((code) => (exitCode = code));
     while (Date.now() < deadline) {
-      if (exitCode !== 'running') throw new Error(`${this.name} exited with ${String(exitCode)} during start-up; see ${this.logFile}`);
+      const exitCode = this.child?.exitCode ?? null;
+      if (exitCode !== null) throw new Error(`${this.name} exited with ${exitCode} during start-up; see ${this.logFile}`);
       try {
         const response = await fetch(`${this.url}/health/ready`);
         if (response.ok) return;
