@@ -81,11 +81,15 @@ const N = 30;
 const admin = kafka.admin();
 // idempotent => kafkajs forces acks=-1 semantics and infinite retries (keep the default retry)
 const producer = kafka.producer({
-  idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner,
+  idempotent: true,
+  maxInFlightRequests: 1,
+  createPartitioner: Partitioners.DefaultPartitioner,
 });
 // maxWaitTimeInMs (fetch long-poll, kafkajs default 5000) bounds how fast seek()/stop() take effect
 const consumer = kafka.consumer({
-  groupId, sessionTimeout: 10000, heartbeatInterval: 1000,
+  groupId,
+  sessionTimeout: 10000,
+  heartbeatInterval: 1000,
   maxWaitTimeInMs: Number(process.env.SMOKE_MAX_WAIT_MS ?? 500),
 });
 const seen = []; // {partition, offset, value}

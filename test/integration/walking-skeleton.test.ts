@@ -17,7 +17,9 @@ describe('walking skeleton', () => {
 
   it("delivers the user's own profile update to a parked /sync, then in initial syncs", async () => {
     const alice = await registerUser('alice');
-    const first = await request<{ next_batch: string }>('GET', `/_matrix/client/v3/sync?filter=${profileFilter('m.tz')}`, { token: alice.accessToken });
+    const first = await request<{ next_batch: string }>('GET', `/_matrix/client/v3/sync?filter=${profileFilter('m.tz')}`, {
+      token: alice.accessToken,
+    });
     expect(first.status).toBe(200);
     expect(first.body.next_batch).toMatch(/^m1_/);
     expect(first.body).not.toHaveProperty(USERS);
@@ -46,7 +48,9 @@ describe('walking skeleton', () => {
     expect(idle.status).toBe(200);
     expect(idle.body).not.toHaveProperty(USERS);
 
-    const initial = await request('GET', `/_matrix/client/v3/sync?filter=${profileFilter('m.tz', 'm.status')}`, { token: alice.accessToken });
+    const initial = await request('GET', `/_matrix/client/v3/sync?filter=${profileFilter('m.tz', 'm.status')}`, {
+      token: alice.accessToken,
+    });
     expect(initial.body[USERS]).toEqual({ [alice.userId]: { profile_updates: { 'm.tz': 'Europe/Paris' } } });
 
     const unfiltered = await request('GET', '/_matrix/client/v3/sync', { token: alice.accessToken });
@@ -67,9 +71,17 @@ describe('Matrix HTTP conventions', () => {
   it('parses bodies as JSON whatever the Content-Type, and rejects non-JSON with M_NOT_JSON', async () => {
     const alice = await registerUser('alice');
     const path = `/_matrix/client/v3/profile/${encodeURIComponent(alice.userId)}/m.tz`;
-    const textPlain = await request('PUT', path, { token: alice.accessToken, rawBody: '{"m.tz":"UTC"}', headers: { 'Content-Type': 'text/plain' } });
+    const textPlain = await request('PUT', path, {
+      token: alice.accessToken,
+      rawBody: '{"m.tz":"UTC"}',
+      headers: { 'Content-Type': 'text/plain' },
+    });
     expect(textPlain.status).toBe(200);
-    const notJson = await request('PUT', path, { token: alice.accessToken, rawBody: '{nope', headers: { 'Content-Type': 'application/json' } });
+    const notJson = await request('PUT', path, {
+      token: alice.accessToken,
+      rawBody: '{nope',
+      headers: { 'Content-Type': 'application/json' },
+    });
     expect(notJson.status).toBe(400);
     expect(notJson.body['errcode']).toBe('M_NOT_JSON');
   });

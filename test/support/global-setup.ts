@@ -15,7 +15,12 @@ const localDir = join(root, '.local', 'test');
 const ports = { router: 18008, writer: 18101, syncApi: 18102, projector: 18103 };
 
 function run(command: string, args: string[], env: Record<string, string> = {}): string {
-  return execFileSync(command, args, { cwd: root, env: { ...process.env, ...env }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  return execFileSync(command, args, {
+    cwd: root,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
@@ -40,17 +45,50 @@ export default async function setup(project: TestProject): Promise<() => Promise
   };
 
   // A fresh schema every run; old runs' topics are dropped.
-  run('bash', ['deploy/local/postgres.sh', 'psql', '-d', 'matrix_test', '-v', 'ON_ERROR_STOP=1', '-q', '-c', 'DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public AUTHORIZATION matrix;']);
+  run('bash', [
+    'deploy/local/postgres.sh',
+    'psql',
+    '-d',
+    'matrix_test',
+    '-v',
+    'ON_ERROR_STOP=1',
+    '-q',
+    '-c',
+    'DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public AUTHORIZATION matrix;',
+  ]);
   run('node', ['dist/apps/ops/src/main.js', 'setup'], env);
   run('node', ['test/support/drop-old-test-topics.mjs', env['MX_TOPIC_PREFIX']!], env);
 
   const services = [
-    new ServiceProcess('writer', 'dist/apps/writer/src/main.js', { ...env, MX_HTTP_PORT: String(ports.writer) }, join(localDir, 'logs', 'writer.log'), `http://127.0.0.1:${ports.writer}`),
-    new ServiceProcess('projector', 'dist/apps/projector/src/main.js', { ...env, MX_HTTP_PORT: String(ports.projector) }, join(localDir, 'logs', 'projector.log'), `http://127.0.0.1:${ports.projector}`),
-    new ServiceProcess('sync-api', 'dist/apps/sync-api/src/main.js', { ...env, MX_HTTP_PORT: String(ports.syncApi) }, join(localDir, 'logs', 'sync-api.log'), `http://127.0.0.1:${ports.syncApi}`),
+    new ServiceProcess(
+      'writer',
+      'dist/apps/writer/src/main.js',
+      { ...env, MX_HTTP_PORT: String(ports.writer) },
+      join(localDir, 'logs', 'writer.log'),
+      `http://127.0.0.1:${ports.writer}`,
+    ),
+    new ServiceProcess(
+      'projector',
+      'dist/apps/projector/src/main.js',
+      { ...env, MX_HTTP_PORT: String(ports.projector) },
+      join(localDir, 'logs', 'projector.log'),
+      `http://127.0.0.1:${ports.projector}`,
+    ),
+    new ServiceProcess(
+      'sync-api',
+      'dist/apps/sync-api/src/main.js',
+      { ...env, MX_HTTP_PORT: String(ports.syncApi) },
+      join(localDir, 'logs', 'sync-api.log'),
+      `http://127.0.0.1:${ports.syncApi}`,
+    ),
   ];
   for (const service of services) service.start();
-  const routerEnv = { MX_LOCAL_DIR: localDir, MX_ROUTER_PORT: String(ports.router), MX_WRITER_PORT: String(ports.writer), MX_SYNC_API_PORT: String(ports.syncApi) };
+  const routerEnv = {
+    MX_LOCAL_DIR: localDir,
+    MX_ROUTER_PORT: String(ports.router),
+    MX_WRITER_PORT: String(ports.writer),
+    MX_SYNC_API_PORT: String(ports.syncApi),
+  };
   try {
     await Promise.all(services.map((service) => service.waitReady()));
     run('bash', ['deploy/local/router.sh', 'start'], routerEnv);

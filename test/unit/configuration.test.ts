@@ -38,7 +38,8 @@ describe('build configuration', () => {
   it('gives SWC the same path aliases as TypeScript', () => {
     const tsconfig = JSON.parse(readFileSync('tsconfig.base.json', 'utf8')) as { compilerOptions: { paths: Record<string, string[]> } };
     const swcrc = JSON.parse(readFileSync('.swcrc', 'utf8')) as { jsc: { paths: Record<string, string[]> } };
-    const normalize = (paths: Record<string, string[]>) => Object.fromEntries(Object.entries(paths).map(([alias, [target]]) => [alias, target?.replace(/^\.\//, '')]));
+    const normalize = (paths: Record<string, string[]>) =>
+      Object.fromEntries(Object.entries(paths).map(([alias, [target]]) => [alias, target?.replace(/^\.\//, '')]));
     expect(normalize(swcrc.jsc.paths)).toEqual(normalize(tsconfig.compilerOptions.paths));
   });
 });

@@ -11,7 +11,15 @@ describe('parseUserId', () => {
   });
 
   it('rejects what is not a user ID', () => {
-    for (const value of ['alice:example.org', '@alice', '@:example.org', '@alice:', '@al ice:example.org', '@alice:exa mple.org', '#room:example.org']) {
+    for (const value of [
+      'alice:example.org',
+      '@alice',
+      '@:example.org',
+      '@alice:',
+      '@al ice:example.org',
+      '@alice:exa mple.org',
+      '#room:example.org',
+    ]) {
       expect(parseUserId(value), value).toBeNull();
     }
     expect(parseUserId(`@${'a'.repeat(250)}:example.org`)).toBeNull();

@@ -35,7 +35,14 @@ describe('profile event codec', () => {
   });
 
   it('refuses unknown versions, unknown types and corrupt bytes', () => {
-    const bad = [null, Buffer.from('not json'), Buffer.from('[]'), Buffer.from('{"v":2}'), Buffer.from('{"v":1,"id":"x","type":"nope","user_id":"@a:b","field":"f","ts":1}'), Buffer.from('{"v":1,"id":"x","type":"profile.field.set","user_id":"@a:b","field":"f","ts":1}')];
+    const bad = [
+      null,
+      Buffer.from('not json'),
+      Buffer.from('[]'),
+      Buffer.from('{"v":2}'),
+      Buffer.from('{"v":1,"id":"x","type":"nope","user_id":"@a:b","field":"f","ts":1}'),
+      Buffer.from('{"v":1,"id":"x","type":"profile.field.set","user_id":"@a:b","field":"f","ts":1}'),
+    ];
     for (const bytes of bad) expect(() => decodeProfileEvent(bytes)).toThrow(UndecodableEventError);
   });
 });
@@ -47,10 +54,19 @@ describe('collapseProfileEvents', () => {
         const changes = collapseProfileEvents(events.map((value, offset) => ({ offset, event: value })));
         const truth = new Map<string, { isSet: boolean; value: unknown; offset: number }>();
         events.forEach((value, offset) =>
-          truth.set(`${value.user_id}|${value.field}`, { isSet: value.type === 'profile.field.set', value: value.type === 'profile.field.set' ? value.value : null, offset }),
+          truth.set(`${value.user_id}|${value.field}`, {
+            isSet: value.type === 'profile.field.set',
+            value: value.type === 'profile.field.set' ? value.value : null,
+            offset,
+          }),
         );
         expect(changes).toHaveLength(truth.size);
-        for (const change of changes) expect(truth.get(`${change.userId}|${change.field}`)).toEqual({ isSet: change.isSet, value: change.value, offset: change.offset });
+        for (const change of changes)
+          expect(truth.get(`${change.userId}|${change.field}`)).toEqual({
+            isSet: change.isSet,
+            value: change.value,
+            offset: change.offset,
+          });
       }),
     );
   });

@@ -18,10 +18,16 @@ describe('requestedProfileFields', () => {
   });
 
   it('reads the unstable and the stable key, merging and de-duplicating in first-seen order', () => {
-    expect(requestedProfileFields({ 'org.matrix.msc4429.profile_fields': { ids: ['m.tz', 'm.status', 'm.tz'] } }, 10)).toEqual(['m.tz', 'm.status']);
+    expect(requestedProfileFields({ 'org.matrix.msc4429.profile_fields': { ids: ['m.tz', 'm.status', 'm.tz'] } }, 10)).toEqual([
+      'm.tz',
+      'm.status',
+    ]);
     expect(requestedProfileFields({ profile_fields: { ids: ['displayname'] } }, 10)).toEqual(['displayname']);
     expect(
-      requestedProfileFields({ 'org.matrix.msc4429.profile_fields': { ids: ['m.tz'] }, profile_fields: { ids: ['displayname', 'm.tz'] } }, 10),
+      requestedProfileFields(
+        { 'org.matrix.msc4429.profile_fields': { ids: ['m.tz'] }, profile_fields: { ids: ['displayname', 'm.tz'] } },
+        10,
+      ),
     ).toEqual(['m.tz', 'displayname']);
   });
 

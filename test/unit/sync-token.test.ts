@@ -18,7 +18,19 @@ describe('sync tokens', () => {
   });
 
   it('reject anything else as malformed', () => {
-    for (const token of ['', 'm1', 'm2_a_0_0', 'm1_a_0', 'm1__0_0', 'm1_a_0._0', 'm1_a_0_0_0', 'm1_A_0_0', 's72_1', 'm1_a_-1_0', 'm1_a_zzzzzzzzzzzz_0']) {
+    for (const token of [
+      '',
+      'm1',
+      'm2_a_0_0',
+      'm1_a_0',
+      'm1__0_0',
+      'm1_a_0._0',
+      'm1_a_0_0_0',
+      'm1_A_0_0',
+      's72_1',
+      'm1_a_-1_0',
+      'm1_a_zzzzzzzzzzzz_0',
+    ]) {
       expect(() => decodeSyncToken(token), token).toThrow(MalformedSyncTokenError);
     }
     fc.assert(
