@@ -17,13 +17,26 @@
 #
 # Env: MX_PG_PORT (15432), MX_PG_OS_USER (OS user the server runs as when invoked as
 #      root; default `postgres`, else `nobody` - initdb refuses to run as root), MX_LOCAL_DIR.
-# State: $MX_LOCAL_DIR/postgres/{data,run (unix socket),logs}
+# State: $MX_LOCAL_DIR/postgres/{data,run (unix socket),logs} (see pg_dir below)
 set -euo pipefail
 MX_TAG=postgres
 # shellcheck source=deploy/local/_common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/_common.sh"
 
-PGDIR="$MX_LOCAL_DIR/postgres"
+# The cluster lives in $MX_LOCAL_DIR/postgres. When we run as root the server runs as an
+# unprivileged user, who must reach the data dir through every parent directory; a checkout under
+# a private directory (e.g. `mktemp -d`) is out of its reach, so the cluster then lives under
+# /var/tmp, in a folder named after the checkout. MX_PG_DIR overrides both.
+pg_dir() {
+  if [[ -n ${MX_PG_DIR:-} ]]; then
+    printf '%s\n' "$MX_PG_DIR"
+  elif [[ $(id -u) -eq 0 ]] && ! runuser -u nobody -- test -x "$MX_LOCAL_DIR" 2>/dev/null; then
+    printf '/var/tmp/mx-postgres-%s\n' "$(printf '%s' "$MX_LOCAL_DIR" | sha256sum | cut -c1-12)"
+  else
+    printf '%s\n' "$MX_LOCAL_DIR/postgres"
+  fi
+}
+PGDIR="$(pg_dir)"
 DATA="$PGDIR/data"
 RUN="$PGDIR/run"
 LOGS="$PGDIR/logs"
@@ -60,10 +73,11 @@ setup_os_user() {
   AS=(runuser -u "$OS_USER" --)
 }
 
-as_pg() { "${AS[@]}" "$@"; }
+as_pg() { (cd / && "${AS[@]}" "$@"); }
 
 prepare_dirs() {
   mkdir -p "$PGDIR" "$RUN" "$LOGS"
+  [[ $PGDIR == "$MX_LOCAL_DIR"/* ]] || chmod 755 "$PGDIR"
   if [[ $(id -u) -eq 0 ]]; then
     # the server user must be able to reach $PGDIR through every parent directory
     if ! as_pg test -x "$PGDIR"; then
