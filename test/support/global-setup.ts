@@ -30,6 +30,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const runId = Date.now().toString(36);
   const env: Record<string, string> = {
     MX_SERVER_NAME: 'test.local',
+    MX_REGISTRATION_MODE: 'open',
+    MX_PROFILE_WRITE_RATE_LIMIT: '20',
+    MX_PROFILE_WRITE_RATE_WINDOW_MS: '1000',
+    MX_PROFILE_FIELDS_DISALLOWED: 'org.example.forbidden',
+    MX_PROFILE_MAX_BYTES: '65536',
     MX_HTTP_HOST: '127.0.0.1',
     MX_LOG_LEVEL: 'info',
     MX_DATABASE_HOST: '127.0.0.1',
@@ -82,7 +87,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
       `http://127.0.0.1:${ports.syncApi}`,
     ),
   ];
-  for (const service of services) service.start();
+  for (const service of services) {
+    service.killLeftover();
+    service.start();
+  }
   const routerEnv = {
     MX_LOCAL_DIR: localDir,
     MX_ROUTER_PORT: String(ports.router),

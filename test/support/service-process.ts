@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /** One service (from dist/) running as a real child process, its output in a log file. */
@@ -26,6 +26,28 @@ export class ServiceProcess {
     child.stderr.pipe(log);
     this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
     this.child = child;
+    if (child.pid !== undefined) writeFileSync(this.pidFile, String(child.pid));
+  }
+
+  private get pidFile(): string {
+    return `${this.logFile}.pid`;
+  }
+
+  /** Kills a process this service left behind in an earlier, interrupted run (it would hold the port). */
+  killLeftover(): void {
+    let pid: number;
+    try {
+      pid = Number(readFileSync(this.pidFile, 'utf8'));
+    } catch {
+      return;
+    }
+    try {
+      const commandLine = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (commandLine.includes(this.entry)) process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    rmSync(this.pidFile, { force: true });
   }
 
   async waitReady(timeoutMs = 60_000): Promise<void> {
@@ -52,6 +74,7 @@ export class ServiceProcess {
     const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
     const code = await this.exited;
     clearTimeout(timer);
+    rmSync(this.pidFile, { force: true });
     return code;
   }
 }

@@ -1,14 +1,24 @@
 import { Module } from '@nestjs/common';
+import { ThrottlerModule } from '@nestjs/throttler';
 import { AuthModule } from '@mx/auth';
-import { AppConfigModule } from '@mx/config';
+import { APP_CONFIG, AppConfigModule, type AppConfig } from '@mx/config';
 import { EventLogModule } from '@mx/event-log';
 import { DatabaseReadinessProbe, ObservabilityModule } from '@mx/http';
 import { StorageModule } from '@mx/storage';
+import { WhoamiController } from './account/whoami.controller.js';
+import { CapabilitiesController } from './capabilities.controller.js';
 import { KafkaReadinessProbe } from './kafka-readiness.probe.js';
+import { DeviceRegistry } from './login/device-registry.js';
+import { LoginController } from './login/login.controller.js';
+import { LoginService } from './login/login.service.js';
 import { ProfileCommandService } from './profile/profile-command.service.js';
+import { ProfileReader } from './profile/profile-reader.js';
 import { ProfileController } from './profile/profile.controller.js';
+import { ProjectionBarrier } from './projection-barrier.js';
 import { AccountRegistrar } from './registration/account-registrar.js';
-import { RegistrationController } from './registration/registration.controller.js';
+import { RegistrationGate } from './registration/registration-gate.js';
+import { RegistrationController, RegistrationTokenController } from './registration/registration.controller.js';
+import { UiaSessionStore } from './registration/uia-session.store.js';
 import { WRITER_DEFAULTS } from './writer.defaults.js';
 
 /** The writer: accounts, and every state change turned into events on Kafka. */
@@ -19,8 +29,31 @@ import { WRITER_DEFAULTS } from './writer.defaults.js';
     StorageModule,
     EventLogModule,
     AuthModule,
+    ThrottlerModule.forRootAsync({
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) => ({
+        throttlers: [{ name: 'profile-writes', ttl: config.profile.writeRateWindowMs, limit: config.profile.writeRateLimit }],
+        setHeaders: false,
+      }),
+    }),
   ],
-  controllers: [RegistrationController, ProfileController],
-  providers: [AccountRegistrar, ProfileCommandService],
+  controllers: [
+    RegistrationController,
+    RegistrationTokenController,
+    LoginController,
+    WhoamiController,
+    ProfileController,
+    CapabilitiesController,
+  ],
+  providers: [
+    AccountRegistrar,
+    RegistrationGate,
+    UiaSessionStore,
+    DeviceRegistry,
+    LoginService,
+    ProfileReader,
+    ProfileCommandService,
+    ProjectionBarrier,
+  ],
 })
 export class WriterModule {}

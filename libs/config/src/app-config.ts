@@ -22,6 +22,16 @@ export interface AppConfig {
     readonly replicationFactor: number;
   };
   readonly projector: { readonly groupId: string };
+  readonly registration: { readonly mode: 'open' | 'token' | 'disabled'; readonly sharedSecret?: string };
+  readonly profile: {
+    /** When set, the only fields users may set; takes precedence over disallowedFields. */
+    readonly allowedFields?: readonly string[];
+    readonly disallowedFields?: readonly string[];
+    readonly maxBytes: number;
+    readonly writeRateLimit: number;
+    readonly writeRateWindowMs: number;
+    readonly readYourWritesTimeoutMs: number;
+  };
   readonly sync: { readonly maxTimeoutMs: number; readonly maxProfileFields: number };
 }
 

@@ -112,6 +112,52 @@ export class EnvironmentVariables {
   @IsString()
   MX_PROJECTOR_GROUP_ID?: string;
 
+  /** `open`: anyone may register; `token`: registration needs MX_REGISTRATION_SHARED_SECRET; `disabled`. */
+  @IsIn(['open', 'token', 'disabled'])
+  MX_REGISTRATION_MODE: 'open' | 'token' | 'disabled' = 'disabled';
+
+  @IsOptional()
+  @IsString()
+  @MinLength(8)
+  MX_REGISTRATION_SHARED_SECRET?: string;
+
+  /** Comma-separated profile fields users may set (when set, only these; wins over DISALLOWED). */
+  @IsOptional()
+  @Matches(/^[^,\s]+(,[^,\s]+)*$/, { message: 'MX_PROFILE_FIELDS_ALLOWED must be a comma-separated list' })
+  MX_PROFILE_FIELDS_ALLOWED?: string;
+
+  /** Comma-separated profile fields users may not set. */
+  @IsOptional()
+  @Matches(/^[^,\s]+(,[^,\s]+)*$/, { message: 'MX_PROFILE_FIELDS_DISALLOWED must be a comma-separated list' })
+  MX_PROFILE_FIELDS_DISALLOWED?: string;
+
+  /** Largest whole profile, as canonical JSON. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1024)
+  @Max(1024 * 1024)
+  MX_PROFILE_MAX_BYTES = 65536;
+
+  /** Profile writes (PUT/DELETE) one user may make per window. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100_000)
+  MX_PROFILE_WRITE_RATE_LIMIT = 10;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(3_600_000)
+  MX_PROFILE_WRITE_RATE_WINDOW_MS = 1000;
+
+  /** How long a write waits for the projection to include it before answering (read-your-writes). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(60_000)
+  MX_READ_YOUR_WRITES_TIMEOUT_MS = 5000;
+
   /** Upper bound on a `/sync` long-poll, whatever `timeout` the client asks for. */
   @Type(() => Number)
   @IsInt()

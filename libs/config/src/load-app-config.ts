@@ -24,6 +24,9 @@ export function validateEnvironment(env: Record<string, unknown>): EnvironmentVa
   if (saslFields.some((field) => field !== undefined) && saslFields.some((field) => field === undefined)) {
     problems.push('MX_KAFKA_SASL_MECHANISM, MX_KAFKA_SASL_USERNAME and MX_KAFKA_SASL_PASSWORD must be set together');
   }
+  if (validated.MX_REGISTRATION_MODE === 'token' && validated.MX_REGISTRATION_SHARED_SECRET === undefined) {
+    problems.push('MX_REGISTRATION_SHARED_SECRET is required when MX_REGISTRATION_MODE is token');
+  }
   if (problems.length > 0) throw new ConfigValidationError(problems);
   return validated;
 }
@@ -68,6 +71,18 @@ export function toAppConfig(env: EnvironmentVariables, defaults: ServiceDefaults
       replicationFactor: env.MX_TOPIC_REPLICATION_FACTOR,
     },
     projector: { groupId: env.MX_PROJECTOR_GROUP_ID ?? `${prefix}.projector` },
+    registration: {
+      mode: env.MX_REGISTRATION_MODE,
+      ...(env.MX_REGISTRATION_SHARED_SECRET === undefined ? {} : { sharedSecret: env.MX_REGISTRATION_SHARED_SECRET }),
+    },
+    profile: {
+      ...(env.MX_PROFILE_FIELDS_ALLOWED === undefined ? {} : { allowedFields: env.MX_PROFILE_FIELDS_ALLOWED.split(',') }),
+      ...(env.MX_PROFILE_FIELDS_DISALLOWED === undefined ? {} : { disallowedFields: env.MX_PROFILE_FIELDS_DISALLOWED.split(',') }),
+      maxBytes: env.MX_PROFILE_MAX_BYTES,
+      writeRateLimit: env.MX_PROFILE_WRITE_RATE_LIMIT,
+      writeRateWindowMs: env.MX_PROFILE_WRITE_RATE_WINDOW_MS,
+      readYourWritesTimeoutMs: env.MX_READ_YOUR_WRITES_TIMEOUT_MS,
+    },
     sync: { maxTimeoutMs: env.MX_SYNC_MAX_TIMEOUT_MS, maxProfileFields: env.MX_SYNC_MAX_PROFILE_FIELDS },
   };
 }

@@ -30,6 +30,16 @@ export const MatrixErrors = {
   missingParam: (message: string) => new MatrixError(400, 'M_MISSING_PARAM', message),
   tooLarge: (message = 'Request body too large') => new MatrixError(413, 'M_TOO_LARGE', message),
   keyTooLarge: (message = 'Profile field name is longer than 255 bytes') => new MatrixError(400, 'M_KEY_TOO_LARGE', message),
+  profileTooLarge: (message: string) => new MatrixError(400, 'M_PROFILE_TOO_LARGE', message),
+  limitExceeded: (retryAfterMs: number) =>
+    new MatrixError(
+      429,
+      'M_LIMIT_EXCEEDED',
+      'Too many requests',
+      { retry_after_ms: retryAfterMs },
+      { 'Retry-After': String(Math.max(1, Math.ceil(retryAfterMs / 1000))) },
+    ),
+  guestAccessForbidden: () => new MatrixError(403, 'M_GUEST_ACCESS_FORBIDDEN', 'Guest access is not supported'),
   notFound: (message = 'Not found') => new MatrixError(404, 'M_NOT_FOUND', message),
   forbidden: (message: string) => new MatrixError(403, 'M_FORBIDDEN', message),
   missingToken: () => new MatrixError(401, 'M_MISSING_TOKEN', 'Missing access token'),

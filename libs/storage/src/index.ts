@@ -5,3 +5,4 @@ export * from './run-migrations.js';
 export * from './storage.module.js';
 export * from './projection-changes.js';
 export * from './postgres-listener.js';
+export * from './projection-follower.js';

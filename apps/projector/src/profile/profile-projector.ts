@@ -1,25 +1,29 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
 import { Counter, Registry } from 'prom-client';
 import { DataSource, type EntityManager } from 'typeorm';
+import { APP_CONFIG, type AppConfig } from '@mx/config';
 import type { RecordBatch } from '@mx/event-log';
 import { decodeProfileEvent, type ProfileEvent, UndecodableEventError } from '@mx/events';
 import { encodeProjectionChange, PROJECTION_CHANNEL } from '@mx/storage';
-import { collapseProfileEvents } from './profile-field-change.js';
+import { foldProfileEvents, type ProfileFold } from './fold-profile-events.js';
 
 /**
  * Applies batches of the profile topic to `profile_fields`. One transaction per partition batch
- * holds the rows, the partition's new position and the change notification, so each event takes
- * effect exactly once: the stored position is locked and records below it are skipped.
+ * holds the rows, the rejections, the partition's new position and the change notification, so
+ * each event takes effect exactly once: the stored position is locked and records below it are
+ * skipped.
  */
 @Injectable()
 export class ProfileProjector {
   private readonly applied: Counter;
+  private readonly rejected: Counter;
   private readonly undecodable: Counter;
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly logger: PinoLogger,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
     registry: Registry,
   ) {
     this.logger.setContext(ProfileProjector.name);
@@ -27,6 +31,12 @@ export class ProfileProjector {
       name: 'mx_projector_events_applied_total',
       help: 'Events applied',
       labelNames: ['topic'],
+      registers: [registry],
+    });
+    this.rejected = new Counter({
+      name: 'mx_projector_events_rejected_total',
+      help: 'Events refused by validation',
+      labelNames: ['topic', 'reason'],
       registers: [registry],
     });
     this.undecodable = new Counter({
@@ -55,43 +65,80 @@ export class ProfileProjector {
           );
         }
       }
-      const changes = collapseProfileEvents(events);
-      if (changes.length > 0) {
-        await manager.query(
-          `INSERT INTO profile_fields (user_id, field, value, is_set, log_partition, log_offset, updated_ts)
-           SELECT c.user_id, c.field, CASE WHEN c.is_set THEN c.value ELSE NULL END, c.is_set, $2, c.log_offset, c.updated_ts
-           FROM jsonb_to_recordset($1::jsonb) AS c(user_id text, field text, value jsonb, is_set boolean, log_offset bigint, updated_ts bigint)
-           ON CONFLICT (user_id, field) DO UPDATE SET
-             value = EXCLUDED.value, is_set = EXCLUDED.is_set, log_partition = EXCLUDED.log_partition,
-             log_offset = EXCLUDED.log_offset, updated_ts = EXCLUDED.updated_ts`,
-          [
-            JSON.stringify(
-              changes.map((change) => ({
-                user_id: change.userId,
-                field: change.field,
-                value: change.value,
-                is_set: change.isSet,
-                log_offset: change.offset,
-                updated_ts: change.ts,
-              })),
-            ),
-            batch.partition,
-          ],
-        );
-      }
+      const users = [...new Set(events.map(({ event }) => event.user_id))];
+      const fold = foldProfileEvents(await this.currentProfiles(manager, users), events, this.config.profile.maxBytes);
+      await this.write(manager, batch, fold);
       const newPosition = fresh[fresh.length - 1]!.offset + 1;
       await manager.query(
         `INSERT INTO projection_positions (topic, log_partition, next_offset) VALUES ($1, $2, $3)
          ON CONFLICT (topic, log_partition) DO UPDATE SET next_offset = EXCLUDED.next_offset`,
         [batch.topic, batch.partition, newPosition],
       );
-      const users = [...new Set(changes.map((change) => change.userId))];
+      const changedUsers = [...new Set(fold.changes.map((change) => change.userId))];
       await manager.query('SELECT pg_notify($1, $2)', [
         PROJECTION_CHANNEL,
-        encodeProjectionChange({ topic: batch.topic, partition: batch.partition, nextOffset: newPosition, users }),
+        encodeProjectionChange({ topic: batch.topic, partition: batch.partition, nextOffset: newPosition, users: changedUsers }),
       ]);
       this.applied.inc({ topic: batch.topic }, fresh.length);
+      for (const rejection of fold.rejected) this.rejected.inc({ topic: batch.topic, reason: rejection.reason });
     });
+  }
+
+  private async currentProfiles(manager: EntityManager, users: readonly string[]): Promise<Map<string, Map<string, unknown>>> {
+    const profiles = new Map<string, Map<string, unknown>>();
+    if (users.length === 0) return profiles;
+    const rows: { user_id: string; field: string; value: unknown }[] = await manager.query(
+      'SELECT user_id, field, value FROM profile_fields WHERE user_id = ANY($1) AND is_set',
+      [users],
+    );
+    for (const row of rows) {
+      const profile = profiles.get(row.user_id) ?? new Map<string, unknown>();
+      profile.set(row.field, row.value);
+      profiles.set(row.user_id, profile);
+    }
+    return profiles;
+  }
+
+  private async write(manager: EntityManager, batch: RecordBatch, fold: ProfileFold): Promise<void> {
+    if (fold.changes.length > 0) {
+      await manager.query(
+        `INSERT INTO profile_fields (user_id, field, value, is_set, log_partition, log_offset, updated_ts)
+         SELECT c.user_id, c.field, CASE WHEN c.is_set THEN c.value ELSE NULL END, c.is_set, $2, c.log_offset, c.updated_ts
+         FROM jsonb_to_recordset($1::jsonb) AS c(user_id text, field text, value jsonb, is_set boolean, log_offset bigint, updated_ts bigint)
+         ON CONFLICT (user_id, field) DO UPDATE SET
+           value = EXCLUDED.value, is_set = EXCLUDED.is_set, log_partition = EXCLUDED.log_partition,
+           log_offset = EXCLUDED.log_offset, updated_ts = EXCLUDED.updated_ts`,
+        [
+          JSON.stringify(
+            fold.changes.map((change) => ({
+              user_id: change.userId,
+              field: change.field,
+              value: change.value,
+              is_set: change.isSet,
+              log_offset: change.offset,
+              updated_ts: change.ts,
+            })),
+          ),
+          batch.partition,
+        ],
+      );
+    }
+    if (fold.rejected.length > 0) {
+      await manager.query(
+        `INSERT INTO rejected_events (event_id, topic, log_partition, log_offset, reason, rejected_ts)
+         SELECT r.event_id, $2, $3, r.log_offset, r.reason, $4
+         FROM jsonb_to_recordset($1::jsonb) AS r(event_id text, log_offset bigint, reason text)
+         ON CONFLICT (event_id) DO NOTHING`,
+        [
+          JSON.stringify(
+            fold.rejected.map((rejection) => ({ event_id: rejection.eventId, log_offset: rejection.offset, reason: rejection.reason })),
+          ),
+          batch.topic,
+          batch.partition,
+          Date.now(),
+        ],
+      );
+    }
   }
 
   /** Locks the partition's position row (creating it at 0) and returns the next offset to apply. */

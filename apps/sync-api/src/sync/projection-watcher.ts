@@ -3,7 +3,7 @@ import { PinoLogger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '@mx/config';
 import { EVENT_LOG_ADMIN, type EventLogAdmin } from '@mx/event-log';
-import { decodeProjectionChange, PostgresListener, PROJECTION_CHANNEL, type ProjectionChange } from '@mx/storage';
+import { ProjectionFollower, type ProjectionChange } from '@mx/storage';
 import { layoutEpoch, type SyncPositions } from '@mx/sync';
 
 interface Waiter {
@@ -20,7 +20,7 @@ interface Waiter {
 export class ProjectionWatcher implements OnModuleInit, OnApplicationShutdown {
   private positions: SyncPositions = { epoch: '', profile: [], membership: [] };
   private readonly waiters = new Set<Waiter>();
-  private listener: PostgresListener | undefined;
+  private follower: ProjectionFollower | undefined;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -41,20 +41,18 @@ export class ProjectionWatcher implements OnModuleInit, OnApplicationShutdown {
       profile: new Array<number>(profilePartitions).fill(0),
       membership: new Array<number>(membershipPartitions).fill(0),
     };
-    this.listener = new PostgresListener(
-      this.config.database,
-      PROJECTION_CHANNEL,
-      (payload) => this.onNotification(payload),
-      () => void this.reload().then(() => this.wakeAll()),
-      this.logger,
-    );
-    await this.listener.start();
+    this.follower = new ProjectionFollower(this.config.database, this.logger);
+    this.follower.subscribe((event) => {
+      if (event.kind === 'change') this.onChange(event.change);
+      else void this.reload().then(() => this.wakeAll());
+    });
+    await this.follower.start();
     await this.reload();
   }
 
   async onApplicationShutdown(): Promise<void> {
     this.wakeAll();
-    await this.listener?.stop();
+    await this.follower?.stop();
   }
 
   /** The latest positions this replica has heard of. */
@@ -89,12 +87,7 @@ export class ProjectionWatcher implements OnModuleInit, OnApplicationShutdown {
     return { changed, cancel: () => this.waiters.delete(waiter) };
   }
 
-  private onNotification(payload: string): void {
-    const change = decodeProjectionChange(payload);
-    if (!change) {
-      this.logger.warn({ payload: payload.slice(0, 200) }, 'ignoring malformed projection notification');
-      return;
-    }
+  private onChange(change: ProjectionChange): void {
     this.advance(change);
     for (const waiter of this.waiters) {
       if (change.users === undefined || change.users.some((user) => waiter.users.has(user))) {

@@ -1,30 +1,87 @@
-import { Body, Controller, HttpCode, Param, Put, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Put, UseGuards } from '@nestjs/common';
 import { AccessTokenGuard, AuthenticatedRequester, type Requester } from '@mx/auth';
+import { APP_CONFIG, type AppConfig } from '@mx/config';
 import { checkProfileKey, MatrixErrors } from '@mx/matrix';
+import { checkProfileValue, ProfileFieldPolicy } from '@mx/profile';
 import { ProfileCommandService } from './profile-command.service.js';
+import { ProfileReader } from './profile-reader.js';
+import { ProfileWriteThrottlerGuard } from './profile-write-throttler.guard.js';
 import { ValidUserIdParamGuard } from './valid-user-id-param.guard.js';
 
-/** Profile writes (spec: profile.yaml, MSC4133). Checks run in the reference homeserver's order. */
+function checkKey(keyName: string): void {
+  const problem = checkProfileKey(keyName);
+  if (problem === 'too_large') throw MatrixErrors.keyTooLarge();
+  if (problem === 'invalid') throw MatrixErrors.invalidParam('Invalid profile field name');
+}
+
+/**
+ * The profile API (spec profile.yaml, MSC4133). Writes are checked in the reference homeserver's
+ * order: user ID, access token, key, body, permission, size.
+ */
 @Controller('_matrix/client/v3/profile')
-@UseGuards(ValidUserIdParamGuard, AccessTokenGuard)
+@UseGuards(ValidUserIdParamGuard)
 export class ProfileController {
-  constructor(private readonly commands: ProfileCommandService) {}
+  private readonly policy: ProfileFieldPolicy;
+
+  constructor(
+    private readonly commands: ProfileCommandService,
+    private readonly reader: ProfileReader,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.policy = new ProfileFieldPolicy(config.profile.allowedFields, config.profile.disallowedFields);
+  }
+
+  @Get(':userId')
+  async getProfile(@Param('userId') userId: string): Promise<Record<string, unknown>> {
+    const profile = await this.reader.profile(userId);
+    if (profile.size === 0 && !(await this.reader.userExists(userId))) throw MatrixErrors.notFound('Profile not found');
+    return Object.fromEntries(profile);
+  }
+
+  @Get(':userId/:keyName')
+  async getField(@Param('userId') userId: string, @Param('keyName') keyName: string): Promise<Record<string, unknown>> {
+    checkKey(keyName);
+    const profile = await this.reader.profile(userId);
+    if (!profile.has(keyName)) throw MatrixErrors.notFound('Profile field not found');
+    return { [keyName]: profile.get(keyName) };
+  }
 
   @Put(':userId/:keyName')
   @HttpCode(200)
+  @UseGuards(AccessTokenGuard, ProfileWriteThrottlerGuard)
   async setField(
     @Param('userId') userId: string,
     @Param('keyName') keyName: string,
     @Body() body: unknown,
     @AuthenticatedRequester() requester: Requester,
   ): Promise<Record<string, never>> {
-    const keyProblem = checkProfileKey(keyName);
-    if (keyProblem === 'too_large') throw MatrixErrors.keyTooLarge();
-    if (keyProblem === 'invalid') throw MatrixErrors.invalidParam('Invalid profile field name');
-    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw MatrixErrors.notJson('Body must be a JSON object');
+    checkKey(keyName);
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw MatrixErrors.badJson('Body must be a JSON object');
     if (!(keyName in body)) throw MatrixErrors.missingParam(`Missing key '${keyName}'`);
-    if (requester.userId !== userId) throw MatrixErrors.forbidden("Cannot set another user's profile");
-    await this.commands.setField(userId, keyName, (body as Record<string, unknown>)[keyName]);
+    const value = (body as Record<string, unknown>)[keyName];
+    const valueProblem = checkProfileValue(keyName, value);
+    if (valueProblem !== null) throw MatrixErrors.invalidParam(valueProblem);
+    this.checkPermission(requester, userId, keyName);
+    await this.commands.setField(userId, keyName, value);
     return {};
+  }
+
+  @Delete(':userId/:keyName')
+  @HttpCode(200)
+  @UseGuards(AccessTokenGuard, ProfileWriteThrottlerGuard)
+  async deleteField(
+    @Param('userId') userId: string,
+    @Param('keyName') keyName: string,
+    @AuthenticatedRequester() requester: Requester,
+  ): Promise<Record<string, never>> {
+    checkKey(keyName);
+    this.checkPermission(requester, userId, keyName);
+    await this.commands.deleteField(userId, keyName);
+    return {};
+  }
+
+  private checkPermission(requester: Requester, userId: string, keyName: string): void {
+    if (requester.userId !== userId) throw MatrixErrors.forbidden("Cannot change another user's profile");
+    if (!this.policy.mayChange(keyName)) throw MatrixErrors.forbidden(`The field ${keyName} may not be changed on this server`);
   }
 }

@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { AccessTokenService, hashPassword } from '@mx/auth';
 import { APP_CONFIG, type AppConfig } from '@mx/config';
 import { formatUserId, isValidNewLocalpart, MatrixErrors, MAX_USER_ID_BYTES } from '@mx/matrix';
+import { DeviceRegistry } from '../login/device-registry.js';
 
 export interface NewAccount {
   readonly localpart?: string | undefined;
@@ -27,30 +28,34 @@ export class AccountRegistrar {
   constructor(
     private readonly dataSource: DataSource,
     private readonly tokens: AccessTokenService,
+    private readonly devices: DeviceRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  async register(account: NewAccount): Promise<RegisteredAccount> {
-    const localpart = account.localpart?.toLowerCase() ?? `u${randomBytes(8).toString('hex')}`;
-    if (!isValidNewLocalpart(localpart)) {
-      throw MatrixErrors.invalidUsername('User ID may only contain a-z, 0-9, and . _ = - / +');
-    }
+  /** The user ID a username would get; throws M_INVALID_USERNAME when it cannot be registered. */
+  userIdFor(localpart: string): string {
+    if (!isValidNewLocalpart(localpart)) throw MatrixErrors.invalidUsername('User ID may only contain a-z, 0-9, and . _ = - / +');
     const userId = formatUserId(localpart, this.config.serverName);
     if (Buffer.byteLength(userId, 'utf8') > MAX_USER_ID_BYTES) throw MatrixErrors.invalidUsername('User ID is too long');
+    return userId;
+  }
+
+  /** Throws M_INVALID_USERNAME or M_USER_IN_USE when the username cannot be registered now. */
+  async assertAvailable(localpart: string): Promise<void> {
+    const rows: unknown[] = await this.dataSource.query('SELECT 1 FROM accounts WHERE user_id = $1', [this.userIdFor(localpart)]);
+    if (rows.length > 0) throw MatrixErrors.userInUse();
+  }
+
+  async register(account: NewAccount): Promise<RegisteredAccount> {
+    const userId = this.userIdFor(account.localpart ?? `u${randomBytes(8).toString('hex')}`);
     const passwordHash = account.password === undefined ? null : await hashPassword(account.password);
-    const deviceId = account.deviceId ?? randomBytes(5).toString('hex').toUpperCase();
-    const now = Date.now();
     try {
       return await this.dataSource.transaction(async (manager) => {
-        await manager.query('INSERT INTO accounts (user_id, password_hash, created_ts) VALUES ($1, $2, $3)', [userId, passwordHash, now]);
+        const query = manager.query.bind(manager);
+        await query('INSERT INTO accounts (user_id, password_hash, created_ts) VALUES ($1, $2, $3)', [userId, passwordHash, Date.now()]);
         if (account.inhibitLogin) return { userId };
-        await manager.query('INSERT INTO devices (user_id, device_id, display_name, created_ts) VALUES ($1, $2, $3, $4)', [
-          userId,
-          deviceId,
-          account.deviceDisplayName ?? null,
-          now,
-        ]);
-        const accessToken = await this.tokens.issue({ userId, deviceId }, manager.query.bind(manager));
+        const deviceId = await this.devices.upsert(query, userId, account.deviceId, account.deviceDisplayName);
+        const accessToken = await this.tokens.issue({ userId, deviceId }, query);
         return { userId, deviceId, accessToken };
       });
     } catch (error) {

@@ -8,6 +8,11 @@ export class AuthenticationDataDto {
   @IsOptional()
   @IsString()
   session?: string;
+
+  /** For `m.login.registration_token`. */
+  @IsOptional()
+  @IsString()
+  token?: string;
 }
 
 /** Body of `POST /register` (spec: registration.yaml). */
@@ -41,4 +46,8 @@ export class RegisterRequestDto {
   @IsOptional()
   @IsBoolean()
   inhibit_login?: boolean;
+
+  @IsOptional()
+  @IsBoolean()
+  refresh_token?: boolean;
 }

@@ -1,27 +1,28 @@
-import { Body, Controller, HttpCode, Post } from '@nestjs/common';
-import { randomBytes } from 'node:crypto';
-import { MatrixError } from '@mx/matrix';
+import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
+import { MatrixErrors } from '@mx/matrix';
 import { AccountRegistrar } from './account-registrar.js';
 import { RegisterRequestDto } from './register-request.dto.js';
+import { RegistrationGate } from './registration-gate.js';
 
-const DUMMY_STAGE = 'm.login.dummy';
-
-/** `POST /register` with User-Interactive Auth through the `m.login.dummy` stage. */
+/** Registration (spec registration.yaml) with User-Interactive Auth. */
 @Controller('_matrix/client/v3')
 export class RegistrationController {
-  constructor(private readonly registrar: AccountRegistrar) {}
+  constructor(
+    private readonly registrar: AccountRegistrar,
+    private readonly gate: RegistrationGate,
+  ) {}
 
   @Post('register')
   @HttpCode(200)
-  async register(@Body() body: RegisterRequestDto): Promise<Record<string, unknown>> {
-    if (body.auth?.type !== DUMMY_STAGE) {
-      throw new MatrixError(401, 'M_FORBIDDEN', 'Authentication required', {
-        flows: [{ stages: [DUMMY_STAGE] }],
-        params: {},
-        session: randomBytes(12).toString('base64url'),
-        ...(body.auth ? { completed: [] } : {}),
-      });
+  async register(@Body() body: RegisterRequestDto, @Query('kind') kind: unknown): Promise<Record<string, unknown>> {
+    if (kind !== undefined && kind !== 'user') {
+      if (kind === 'guest') throw MatrixErrors.guestAccessForbidden();
+      throw MatrixErrors.invalidParam('kind must be user or guest');
     }
+    this.gate.assertEnabled();
+    // The username is checked before authentication, so a client learns early that it cannot have it.
+    if (body.username !== undefined) await this.registrar.assertAvailable(body.username);
+    await this.gate.authenticate(body.auth);
     const account = await this.registrar.register({
       localpart: body.username,
       password: body.password,
@@ -33,5 +34,26 @@ export class RegistrationController {
       user_id: account.userId,
       ...(account.accessToken ? { access_token: account.accessToken, device_id: account.deviceId } : {}),
     };
+  }
+
+  @Get('register/available')
+  async available(@Query('username') username: unknown): Promise<{ available: true }> {
+    this.gate.assertEnabled();
+    if (typeof username !== 'string' || username === '') throw MatrixErrors.missingParam('Missing username');
+    await this.registrar.assertAvailable(username);
+    return { available: true };
+  }
+}
+
+/** `GET /register/m.login.registration_token/validity` (a v1 endpoint in the spec; v3 also answers). */
+@Controller('_matrix/client')
+export class RegistrationTokenController {
+  constructor(private readonly gate: RegistrationGate) {}
+
+  @Get(['v1/register/m.login.registration_token/validity', 'v3/register/m.login.registration_token/validity'])
+  validity(@Query('token') token: unknown): { valid: boolean } {
+    this.gate.assertEnabled();
+    if (typeof token !== 'string' || token === '') throw MatrixErrors.missingParam('Missing token');
+    return { valid: this.gate.tokenIsValid(token) };
   }
 }

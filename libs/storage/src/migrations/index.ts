@@ -1,4 +1,5 @@
 import { InitialSchema1764230400000 } from './1764230400000-initial-schema.js';
+import { UiaSessionsAndRejectedEvents1764234000000 } from './1764234000000-uia-sessions-and-rejected-events.js';
 
 /** Every migration, oldest first. Never edit one that has shipped: add a new one. */
-export const MIGRATIONS = [InitialSchema1764230400000];
+export const MIGRATIONS = [InitialSchema1764230400000, UiaSessionsAndRejectedEvents1764234000000];

@@ -1,0 +1,12 @@
+import { Controller, Get, UseGuards } from '@nestjs/common';
+import { AccessTokenGuard, AuthenticatedRequester, type Requester } from '@mx/auth';
+
+/** `GET /account/whoami` (spec whoami.yaml). */
+@Controller('_matrix/client/v3/account')
+@UseGuards(AccessTokenGuard)
+export class WhoamiController {
+  @Get('whoami')
+  whoami(@AuthenticatedRequester() requester: Requester): { user_id: string; device_id: string; is_guest: false } {
+    return { user_id: requester.userId, device_id: requester.deviceId, is_guest: false };
+  }
+}

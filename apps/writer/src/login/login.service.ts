@@ -1,0 +1,60 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { AccessTokenService, type Requester, verifyPassword } from '@mx/auth';
+import { APP_CONFIG, type AppConfig } from '@mx/config';
+import { formatUserId, MatrixError, MatrixErrors, parseUserId } from '@mx/matrix';
+import { DeviceRegistry } from './device-registry.js';
+import type { LoginRequestDto } from './login-request.dto.js';
+
+export const PASSWORD_LOGIN = 'm.login.password';
+
+/** Password login, logout and logout-everywhere. */
+@Injectable()
+export class LoginService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly tokens: AccessTokenService,
+    private readonly devices: DeviceRegistry,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async login(request: LoginRequestDto): Promise<{ user_id: string; access_token: string; device_id: string; home_server: string }> {
+    if (request.type !== PASSWORD_LOGIN) throw new MatrixError(400, 'M_UNKNOWN', `Unknown login type ${request.type}`);
+    if (request.password === undefined) throw MatrixErrors.badJson('Missing password');
+    const userId = this.userIdOf(request);
+    const rows: { password_hash: string | null }[] = await this.dataSource.query('SELECT password_hash FROM accounts WHERE user_id = $1', [
+      userId,
+    ]);
+    const hash = rows[0]?.password_hash;
+    if (!hash || !(await verifyPassword(request.password, hash))) throw MatrixErrors.forbidden('Invalid username or password');
+    const { deviceId, accessToken } = await this.dataSource.transaction(async (manager) => {
+      const query = manager.query.bind(manager);
+      const device = await this.devices.upsert(query, userId, request.device_id, request.initial_device_display_name);
+      return { deviceId: device, accessToken: await this.tokens.issue({ userId, deviceId: device }, query) };
+    });
+    return { user_id: userId, access_token: accessToken, device_id: deviceId, home_server: this.config.serverName };
+  }
+
+  async logout(requester: Requester): Promise<void> {
+    await this.devices.remove(this.dataSource.query.bind(this.dataSource), requester.userId, requester.deviceId);
+  }
+
+  async logoutAll(requester: Requester): Promise<void> {
+    await this.devices.removeAll(this.dataSource.query.bind(this.dataSource), requester.userId);
+  }
+
+  private userIdOf(request: LoginRequestDto): string {
+    let user: string | undefined;
+    if (request.identifier) {
+      if (request.identifier.type !== 'm.id.user')
+        throw new MatrixError(400, 'M_UNKNOWN', `Unknown identifier type ${request.identifier.type}`);
+      user = request.identifier.user;
+    } else {
+      user = request.user;
+    }
+    if (user === undefined || user === '') throw MatrixErrors.badJson('Missing user identifier');
+    if (!user.startsWith('@')) return formatUserId(user.toLowerCase(), this.config.serverName);
+    if (!parseUserId(user)) throw MatrixErrors.forbidden('Invalid username or password');
+    return user;
+  }
+}

@@ -1,0 +1,3 @@
+export * from './profile-value-rules.js';
+export * from './profile-field-policy.js';
+export * from './profile-size.js';

@@ -1,0 +1,82 @@
+import { join } from 'node:path';
+import { expect, inject } from 'vitest';
+import { type MatrixResponse, request, uniqueLocalpart } from './matrix-client.js';
+import { ServiceProcess } from './service-process.js';
+
+/** Helpers for the account (register/login/logout/whoami) and profile integration tests. */
+export const CLIENT_V3 = '/_matrix/client/v3';
+export const PASSWORD = 'correct horse battery staple';
+
+const root = join(import.meta.dirname, '..', '..');
+
+/** Asserts a Matrix error: the status, the errcode, and a string `error` (the body is shown on failure). */
+export function expectMatrixError(response: MatrixResponse<unknown>, status: number, errcode: string): void {
+  const body = (response.body ?? {}) as Record<string, unknown>;
+  expect(
+    { status: response.status, errcode: body['errcode'], error: typeof body['error'] },
+    `${response.status} ${JSON.stringify(response.body)}`,
+  ).toEqual({ status, errcode, error: 'string' });
+}
+
+/** Asserts the status, showing the body on failure. */
+export function expectStatus(response: MatrixResponse<unknown>, status: number): void {
+  expect(response.status, `${response.status} ${JSON.stringify(response.body)}`).toBe(status);
+}
+
+export interface Account {
+  readonly username: string;
+  readonly password: string;
+  readonly userId: string;
+  readonly accessToken: string;
+  readonly deviceId: string;
+}
+
+/** Registers a fresh user (open mode, `m.login.dummy`) with a known password. */
+export async function registerAccount(prefix = 'acct', extra: Record<string, unknown> = {}): Promise<Account> {
+  const username = uniqueLocalpart(prefix);
+  const response = await request<{ user_id: string; access_token: string; device_id: string }>('POST', `${CLIENT_V3}/register`, {
+    body: { username, password: PASSWORD, auth: { type: 'm.login.dummy' }, ...extra },
+  });
+  if (response.status !== 200) throw new Error(`register failed: ${response.status} ${JSON.stringify(response.body)}`);
+  return {
+    username,
+    password: PASSWORD,
+    userId: response.body.user_id,
+    accessToken: response.body.access_token,
+    deviceId: response.body.device_id,
+  };
+}
+
+export interface LoginBody {
+  readonly user_id: string;
+  readonly access_token: string;
+  readonly device_id: string;
+}
+
+/** Password login by localpart through `m.id.user`. */
+export function passwordLogin(user: string, password: string, extra: Record<string, unknown> = {}): Promise<MatrixResponse<LoginBody>> {
+  return request<LoginBody>('POST', `${CLIENT_V3}/login`, {
+    body: { type: 'm.login.password', identifier: { type: 'm.id.user', user }, password, ...extra },
+  });
+}
+
+export function whoami(token: string): Promise<MatrixResponse> {
+  return request('GET', `${CLIENT_V3}/account/whoami`, { token });
+}
+
+/** `/_matrix/client/v3/profile/{userId}[/{key}]`, both path segments URL-encoded. */
+export function profilePath(userId: string, key?: string): string {
+  const base = `${CLIENT_V3}/profile/${encodeURIComponent(userId)}`;
+  return key === undefined ? base : `${base}/${encodeURIComponent(key)}`;
+}
+
+/** An extra writer process (e.g. another registration mode) on its own port, sharing the stack's database and topics. */
+export function extraWriter(name: string, port: number, env: Record<string, string>): ServiceProcess {
+  return new ServiceProcess(
+    name,
+    join(root, 'dist/apps/writer/src/main.js'),
+    { ...inject('stack').env, MX_HTTP_PORT: String(port), ...env },
+    join(root, '.local/test/logs', `${name}.log`),
+    `http://127.0.0.1:${port}`,
+  );
+}
