@@ -191,7 +191,7 @@ describe('GET /register/available', () => {
 });
 
 describe('registration (token mode)', () => {
-  const writer = extraWriter('writer-token', 18121, { MX_REGISTRATION_MODE: 'token', MX_REGISTRATION_SHARED_SECRET: 'let-me-in' });
+  const writer = extraWriter('writer-token', 121, { MX_REGISTRATION_MODE: 'token', MX_REGISTRATION_SHARED_SECRET: 'let-me-in' });
   const baseUrl = writer.url;
 
   beforeAll(async () => {
@@ -249,7 +249,7 @@ describe('registration (token mode)', () => {
 });
 
 describe('registration (disabled mode)', () => {
-  const writer = extraWriter('writer-disabled', 18122, { MX_REGISTRATION_MODE: 'disabled' });
+  const writer = extraWriter('writer-disabled', 122, { MX_REGISTRATION_MODE: 'disabled' });
   const baseUrl = writer.url;
 
   beforeAll(async () => {

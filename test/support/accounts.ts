@@ -71,12 +71,14 @@ export function profilePath(userId: string, key?: string): string {
 }
 
 /** An extra writer process (e.g. another registration mode) on its own port, sharing the stack's database and topics. */
-export function extraWriter(name: string, port: number, env: Record<string, string>): ServiceProcess {
+export function extraWriter(name: string, portOffset: number, env: Record<string, string>): ServiceProcess {
+  const stack = inject('stack');
+  const port = stack.portBase + portOffset;
   return new ServiceProcess(
     name,
     join(root, 'dist/apps/writer/src/main.js'),
-    { ...inject('stack').env, MX_HTTP_PORT: String(port), ...env },
-    join(root, '.local/test/logs', `${name}.log`),
+    { ...stack.env, MX_HTTP_PORT: String(port), ...env },
+    join(stack.logDir, `${name}.log`),
     `http://127.0.0.1:${port}`,
   );
 }

@@ -11,8 +11,11 @@ import type { TestStack } from './test-stack.js';
  * per-run prefix, the three services from dist/ as child processes, and the nginx router.
  */
 const root = join(import.meta.dirname, '..', '..');
-const localDir = join(root, '.local', 'test');
-const ports = { router: 18008, writer: 18101, syncApi: 18102, projector: 18103 };
+/** Two runs can share a machine when they use different MX_TEST_PORT_BASE and MX_TEST_DATABASE. */
+const portBase = Number(process.env['MX_TEST_PORT_BASE'] ?? '18000');
+const database = process.env['MX_TEST_DATABASE'] ?? 'matrix_test';
+const localDir = join(root, '.local', portBase === 18000 ? 'test' : `test-${portBase}`);
+const ports = { router: portBase + 8, writer: portBase + 101, syncApi: portBase + 102, projector: portBase + 103 };
 
 function run(command: string, args: string[], env: Record<string, string> = {}): string {
   return execFileSync(command, args, {
@@ -39,7 +42,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     MX_LOG_LEVEL: 'info',
     MX_DATABASE_HOST: '127.0.0.1',
     MX_DATABASE_PORT: process.env['MX_PG_PORT'] ?? '15432',
-    MX_DATABASE_NAME: 'matrix_test',
+    MX_DATABASE_NAME: database,
     MX_DATABASE_USER: 'matrix',
     MX_DATABASE_PASSWORD: 'matrix',
     MX_KAFKA_BROKERS: `127.0.0.1:${process.env['MX_KAFKA_PORT'] ?? '19092'}`,
@@ -49,18 +52,13 @@ export default async function setup(project: TestProject): Promise<() => Promise
     KAFKAJS_NO_PARTITIONER_WARNING: '1',
   };
 
-  // A fresh schema every run; old runs' topics are dropped.
-  run('bash', [
-    'deploy/local/postgres.sh',
-    'psql',
-    '-d',
-    'matrix_test',
-    '-v',
-    'ON_ERROR_STOP=1',
-    '-q',
-    '-c',
-    'DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public AUTHORIZATION matrix;',
-  ]);
+  // A fresh schema every run (the database is created when missing); old runs' topics are dropped.
+  if (!/^[a-z0-9_]+$/.test(database)) throw new Error('MX_TEST_DATABASE may hold a-z, 0-9 and _');
+  const psql = (db: string, sql: string) =>
+    run('bash', ['deploy/local/postgres.sh', 'psql', '-d', db, '-v', 'ON_ERROR_STOP=1', '-qtA', '-c', sql]);
+  if (psql('matrix', `SELECT 1 FROM pg_database WHERE datname = '${database}'`).trim() !== '1')
+    psql('matrix', `CREATE DATABASE ${database}`);
+  psql(database, 'DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public AUTHORIZATION matrix;');
   run('node', ['dist/apps/ops/src/main.js', 'setup'], env);
   run('node', ['test/support/drop-old-test-topics.mjs', env['MX_TOPIC_PREFIX']!], env);
 
@@ -111,6 +109,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     projectorUrl: services[1]!.url,
     syncApiUrl: services[2]!.url,
     serverName: env['MX_SERVER_NAME']!,
+    portBase,
+    logDir: join(localDir, 'logs'),
     env,
   };
   project.provide('stack', stack);

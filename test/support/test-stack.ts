@@ -6,6 +6,10 @@ export interface TestStack {
   readonly syncApiUrl: string;
   readonly projectorUrl: string;
   readonly serverName: string;
+  /** Ports of this run are portBase + n; extra processes a test starts use portBase + 120 and up. */
+  readonly portBase: number;
+  /** Where this run's service logs go. */
+  readonly logDir: string;
   /** The environment the services run with (database, Kafka, topic names). */
   readonly env: Readonly<Record<string, string>>;
 }

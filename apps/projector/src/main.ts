@@ -13,7 +13,9 @@ const consumer = app.get<EventLogConsumerFactory>(EVENT_LOG_CONSUMER_FACTORY)({
   heartbeatIntervalMs: 3000,
   maxBytesPerPartition: 1024 * 1024,
 });
-app.connectMicroservice({ strategy: new EventLogTransport({ consumer, streams: { profile: config.topics.profile } }) });
+app.connectMicroservice({
+  strategy: new EventLogTransport({ consumer, streams: { profile: config.topics.profile, membership: config.topics.membership } }),
+});
 await app.startAllMicroservices();
 app.get(ConsumerReadinessProbe).markStarted();
 await listen(app, config);

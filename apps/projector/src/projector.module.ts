@@ -6,6 +6,10 @@ import { StorageModule } from '@mx/storage';
 import { ConsumerReadinessProbe } from './consumer-readiness.probe.js';
 import { ProfileProjectionController } from './profile/profile-projection.controller.js';
 import { ProfileProjector } from './profile/profile-projector.js';
+import { PartitionPositions } from './partition-positions.js';
+import { ProjectorMetrics } from './projector-metrics.js';
+import { RoomProjectionController } from './rooms/room-projection.controller.js';
+import { RoomProjector } from './rooms/room-projector.js';
 import { PROJECTOR_DEFAULTS } from './projector.defaults.js';
 
 /** The projector: consumes the topics and keeps the PostgreSQL projection. */
@@ -16,7 +20,7 @@ import { PROJECTOR_DEFAULTS } from './projector.defaults.js';
     StorageModule,
     EventLogModule,
   ],
-  controllers: [ProfileProjectionController],
-  providers: [ProfileProjector],
+  controllers: [ProfileProjectionController, RoomProjectionController],
+  providers: [PartitionPositions, ProjectorMetrics, ProfileProjector, RoomProjector],
 })
 export class ProjectorModule {}

@@ -14,7 +14,13 @@ import { LoginService } from './login/login.service.js';
 import { ProfileCommandService } from './profile/profile-command.service.js';
 import { ProfileReader } from './profile/profile-reader.js';
 import { ProfileController } from './profile/profile.controller.js';
+import { EventLogWriter } from './event-log-writer.js';
 import { ProjectionBarrier } from './projection-barrier.js';
+import { MemberProfileSync } from './rooms/member-profile-sync.js';
+import { RoomCommandService } from './rooms/room-commands.service.js';
+import { RoomReader } from './rooms/room-reader.js';
+import { RoomReadsController } from './rooms/room-reads.controller.js';
+import { RoomsController } from './rooms/rooms.controller.js';
 import { AccountRegistrar } from './registration/account-registrar.js';
 import { RegistrationGate } from './registration/registration-gate.js';
 import { RegistrationController, RegistrationTokenController } from './registration/registration.controller.js';
@@ -44,6 +50,8 @@ import { WRITER_DEFAULTS } from './writer.defaults.js';
     WhoamiController,
     ProfileController,
     CapabilitiesController,
+    RoomsController,
+    RoomReadsController,
   ],
   providers: [
     AccountRegistrar,
@@ -54,6 +62,10 @@ import { WRITER_DEFAULTS } from './writer.defaults.js';
     ProfileReader,
     ProfileCommandService,
     ProjectionBarrier,
+    EventLogWriter,
+    RoomReader,
+    RoomCommandService,
+    MemberProfileSync,
   ],
 })
 export class WriterModule {}

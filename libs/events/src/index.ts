@@ -1,2 +1,3 @@
 export * from './undecodable-event.error.js';
 export * from './profile-event.js';
+export * from './room-log-entry.js';

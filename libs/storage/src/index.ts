@@ -6,3 +6,4 @@ export * from './storage.module.js';
 export * from './projection-changes.js';
 export * from './postgres-listener.js';
 export * from './projection-follower.js';
+export * from './room-state-loader.js';

@@ -10,8 +10,10 @@ export interface ProjectionChange {
   readonly partition: number;
   /** The partition's position after the batch. */
   readonly nextOffset: number;
-  /** Users whose profile changed; absent when too many to list (then every waiter is woken). */
+  /** Users the change concerns (profile changed, membership changed); absent when too many to list. */
   readonly users?: readonly string[];
+  /** Rooms whose events or membership changed; absent when too many to list. */
+  readonly rooms?: readonly string[];
 }
 
 /** PostgreSQL limits a NOTIFY payload to 8000 bytes; stay well below. */
@@ -20,16 +22,24 @@ const MAX_PAYLOAD_BYTES = 7500;
 export function encodeProjectionChange(change: ProjectionChange): string {
   const payload = JSON.stringify(change);
   if (Buffer.byteLength(payload, 'utf8') <= MAX_PAYLOAD_BYTES) return payload;
-  const { users: _omitted, ...withoutUsers } = change;
-  return JSON.stringify(withoutUsers);
+  // Without the lists, every waiter counts as concerned: a spurious wake-up is cheap, a missed one is not.
+  return JSON.stringify({ topic: change.topic, partition: change.partition, nextOffset: change.nextOffset });
 }
 
 export function decodeProjectionChange(payload: string): ProjectionChange | null {
   try {
     const value = JSON.parse(payload) as Partial<ProjectionChange>;
     if (typeof value.topic !== 'string' || typeof value.partition !== 'number' || typeof value.nextOffset !== 'number') return null;
-    const users = Array.isArray(value.users) ? value.users.filter((user): user is string => typeof user === 'string') : undefined;
-    return { topic: value.topic, partition: value.partition, nextOffset: value.nextOffset, ...(users ? { users } : {}) };
+    const strings = (list: unknown) => (Array.isArray(list) ? list.filter((item): item is string => typeof item === 'string') : undefined);
+    const users = strings(value.users);
+    const rooms = strings(value.rooms);
+    return {
+      topic: value.topic,
+      partition: value.partition,
+      nextOffset: value.nextOffset,
+      ...(users ? { users } : {}),
+      ...(rooms ? { rooms } : {}),
+    };
   } catch {
     return null;
   }

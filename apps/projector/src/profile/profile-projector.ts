@@ -1,11 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
-import { Counter, Registry } from 'prom-client';
 import { DataSource, type EntityManager } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '@mx/config';
 import type { RecordBatch } from '@mx/event-log';
 import { decodeProfileEvent, type ProfileEvent, UndecodableEventError } from '@mx/events';
 import { encodeProjectionChange, PROJECTION_CHANNEL } from '@mx/storage';
+import { PartitionPositions } from '../partition-positions.js';
+import { ProjectorMetrics } from '../projector-metrics.js';
 import { foldProfileEvents, type ProfileFold } from './fold-profile-events.js';
 
 /**
@@ -16,40 +17,19 @@ import { foldProfileEvents, type ProfileFold } from './fold-profile-events.js';
  */
 @Injectable()
 export class ProfileProjector {
-  private readonly applied: Counter;
-  private readonly rejected: Counter;
-  private readonly undecodable: Counter;
-
   constructor(
     private readonly dataSource: DataSource,
+    private readonly positions: PartitionPositions,
+    private readonly metrics: ProjectorMetrics,
     private readonly logger: PinoLogger,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    registry: Registry,
   ) {
     this.logger.setContext(ProfileProjector.name);
-    this.applied = new Counter({
-      name: 'mx_projector_events_applied_total',
-      help: 'Events applied',
-      labelNames: ['topic'],
-      registers: [registry],
-    });
-    this.rejected = new Counter({
-      name: 'mx_projector_events_rejected_total',
-      help: 'Events refused by validation',
-      labelNames: ['topic', 'reason'],
-      registers: [registry],
-    });
-    this.undecodable = new Counter({
-      name: 'mx_projector_events_undecodable_total',
-      help: 'Events that could not be decoded',
-      labelNames: ['topic'],
-      registers: [registry],
-    });
   }
 
   async applyBatch(batch: RecordBatch): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
-      const nextOffset = await this.lockPosition(manager, batch.topic, batch.partition);
+      const nextOffset = await this.positions.lock(manager, batch.topic, batch.partition);
       const fresh = batch.records.filter((record) => record.offset >= nextOffset);
       if (fresh.length === 0 || batch.isStale()) return;
       const events: { offset: number; event: ProfileEvent }[] = [];
@@ -58,7 +38,7 @@ export class ProfileProjector {
           events.push({ offset: record.offset, event: decodeProfileEvent(record.value) });
         } catch (error) {
           if (!(error instanceof UndecodableEventError)) throw error;
-          this.undecodable.inc({ topic: batch.topic });
+          this.metrics.undecodable.inc({ topic: batch.topic });
           this.logger.error(
             { topic: batch.topic, partition: batch.partition, offset: record.offset, reason: error.message },
             'skipping undecodable event',
@@ -69,18 +49,25 @@ export class ProfileProjector {
       const fold = foldProfileEvents(await this.currentProfiles(manager, users), events, this.config.profile.maxBytes);
       await this.write(manager, batch, fold);
       const newPosition = fresh[fresh.length - 1]!.offset + 1;
-      await manager.query(
-        `INSERT INTO projection_positions (topic, log_partition, next_offset) VALUES ($1, $2, $3)
-         ON CONFLICT (topic, log_partition) DO UPDATE SET next_offset = EXCLUDED.next_offset`,
-        [batch.topic, batch.partition, newPosition],
-      );
+      await this.positions.advance(manager, batch.topic, batch.partition, newPosition);
       const changedUsers = [...new Set(fold.changes.map((change) => change.userId))];
+      // The rooms the changed users are in, so the sync API wakes their co-members' long-polls.
+      const rooms: { room_id: string }[] =
+        changedUsers.length === 0
+          ? []
+          : await manager.query(`SELECT DISTINCT room_id FROM memberships WHERE user_id = ANY($1) AND membership = 'join'`, [changedUsers]);
       await manager.query('SELECT pg_notify($1, $2)', [
         PROJECTION_CHANNEL,
-        encodeProjectionChange({ topic: batch.topic, partition: batch.partition, nextOffset: newPosition, users: changedUsers }),
+        encodeProjectionChange({
+          topic: batch.topic,
+          partition: batch.partition,
+          nextOffset: newPosition,
+          users: changedUsers,
+          rooms: rooms.map((row) => row.room_id),
+        }),
       ]);
-      this.applied.inc({ topic: batch.topic }, fresh.length);
-      for (const rejection of fold.rejected) this.rejected.inc({ topic: batch.topic, reason: rejection.reason });
+      this.metrics.applied.inc({ topic: batch.topic }, fresh.length);
+      for (const rejection of fold.rejected) this.metrics.rejected.inc({ topic: batch.topic, reason: rejection.reason });
     });
   }
 
@@ -131,7 +118,12 @@ export class ProfileProjector {
          ON CONFLICT (event_id) DO NOTHING`,
         [
           JSON.stringify(
-            fold.rejected.map((rejection) => ({ event_id: rejection.eventId, log_offset: rejection.offset, reason: rejection.reason })),
+            fold.rejected.map((rejection) => ({
+              event_id: rejection.eventId,
+              log_offset: rejection.offset,
+              // `<errcode> <reason>`: what the writer answers its client.
+              reason: `M_PROFILE_TOO_LARGE The profile would exceed ${this.config.profile.maxBytes} bytes`,
+            })),
           ),
           batch.topic,
           batch.partition,
@@ -139,18 +131,5 @@ export class ProfileProjector {
         ],
       );
     }
-  }
-
-  /** Locks the partition's position row (creating it at 0) and returns the next offset to apply. */
-  private async lockPosition(manager: EntityManager, topic: string, partition: number): Promise<number> {
-    await manager.query(`INSERT INTO projection_positions (topic, log_partition, next_offset) VALUES ($1, $2, 0) ON CONFLICT DO NOTHING`, [
-      topic,
-      partition,
-    ]);
-    const rows: { next_offset: string }[] = await manager.query(
-      'SELECT next_offset FROM projection_positions WHERE topic = $1 AND log_partition = $2 FOR UPDATE',
-      [topic, partition],
-    );
-    return Number(rows[0]?.next_offset ?? 0);
   }
 }

@@ -1,0 +1,70 @@
+import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { PinoLogger } from 'nestjs-pino';
+import { DataSource } from 'typeorm';
+import { APP_CONFIG, type AppConfig } from '@mx/config';
+import { EVENT_LOG_PRODUCER, type EventLogProducer, type LogPosition, type LogRecord } from '@mx/event-log';
+import { MatrixError, MatrixErrors } from '@mx/matrix';
+import { ProjectionBarrier } from './projection-barrier.js';
+
+const STATUS_OF: Readonly<Record<string, number>> = { M_FORBIDDEN: 403, M_NOT_FOUND: 404 };
+
+/**
+ * Appends commands' events to the log and answers with their outcome: it waits (bounded) until
+ * the projection has applied them, then turns a rejection the projector recorded
+ * (`<errcode> <reason>`) into the matching Matrix error. A client never sees success for a change
+ * the projector refused; when the outcome is not known in time it gets a 503.
+ */
+@Injectable()
+export class EventLogWriter implements OnApplicationBootstrap {
+  constructor(
+    @Inject(EVENT_LOG_PRODUCER) private readonly producer: EventLogProducer,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly barrier: ProjectionBarrier,
+    private readonly dataSource: DataSource,
+    private readonly logger: PinoLogger,
+  ) {
+    this.logger.setContext(EventLogWriter.name);
+  }
+
+  /** Connects early so the first write does not pay for it; a broker that is down is retried on the next write. */
+  onApplicationBootstrap(): void {
+    this.producer.connect().catch((error: unknown) => this.logger.warn({ err: error }, 'event log not reachable yet'));
+  }
+
+  /** Appends the records (one id each) and resolves once all are applied; throws the first rejection. */
+  async appendAndAwait(topic: string, records: readonly (LogRecord & { readonly id: string })[]): Promise<void> {
+    const positions = await this.append(topic, records);
+    const last = new Map<number, LogPosition>();
+    for (const position of positions) last.set(position.partition, position);
+    const applied = await Promise.all(
+      [...last.values()].map((position) => this.barrier.waitUntilApplied(position, this.config.profile.readYourWritesTimeoutMs)),
+    );
+    if (applied.some((done) => !done)) {
+      this.logger.warn({ topic, ids: records.map((record) => record.id) }, 'projection did not apply a write in time');
+      throw MatrixErrors.unavailable('The change was accepted, but its outcome is not known yet; retry or check its effect');
+    }
+    const rows: { event_id: string; reason: string }[] = await this.dataSource.query(
+      'SELECT event_id, reason FROM rejected_events WHERE event_id = ANY($1)',
+      [records.map((record) => record.id)],
+    );
+    const rejection = records.map((record) => rows.find((row) => row.event_id === record.id)).find((row) => row !== undefined);
+    if (rejection) throw rejectionError(rejection.reason);
+  }
+
+  private async append(topic: string, records: readonly LogRecord[]): Promise<LogPosition[]> {
+    try {
+      return await this.producer.append(topic, records);
+    } catch (error) {
+      this.logger.error({ err: error, topic }, 'event log did not acknowledge a write');
+      throw MatrixErrors.unavailable('The event log is unavailable; the change was not saved');
+    }
+  }
+}
+
+/** `<errcode> <reason>` as the projector records it → the Matrix error for the client. */
+export function rejectionError(reason: string): MatrixError {
+  const space = reason.indexOf(' ');
+  const errcode = space > 0 ? reason.slice(0, space) : 'M_FORBIDDEN';
+  const message = space > 0 ? reason.slice(space + 1) : reason;
+  return new MatrixError(STATUS_OF[errcode] ?? 400, errcode, message);
+}

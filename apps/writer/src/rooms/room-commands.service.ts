@@ -1,0 +1,162 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { APP_CONFIG, type AppConfig } from '@mx/config';
+import { encodeRoomLogEntry, type RoomLogEntry } from '@mx/events';
+import { isValidUserId, MatrixError, MatrixErrors } from '@mx/matrix';
+import {
+  authorizeRoomEvent,
+  createRoomEvents,
+  isValidAliasLocalpart,
+  MEMBER,
+  type Membership,
+  newEventId,
+  newRoomId,
+  type RoomEvent,
+  type RoomPreset,
+} from '@mx/rooms';
+import { EventLogWriter, rejectionError } from '../event-log-writer.js';
+import { ProfileReader } from '../profile/profile-reader.js';
+import { memberContent } from './member-content.js';
+import type { CreateRoomDto } from './room-dtos.js';
+import { RoomReader } from './room-reader.js';
+
+export const SUPPORTED_ROOM_VERSIONS = ['10', '11'];
+export const DEFAULT_ROOM_VERSION = '11';
+const PG_UNIQUE_VIOLATION = '23505';
+
+/**
+ * Room commands: each becomes room state events on the membership topic (keyed by room, so one
+ * room's events are totally ordered), pre-checked against the projection for a prompt error and
+ * decided by the projector in log order; the answer waits for that decision.
+ */
+@Injectable()
+export class RoomCommandService {
+  constructor(
+    private readonly writer: EventLogWriter,
+    private readonly rooms: RoomReader,
+    private readonly profiles: ProfileReader,
+    private readonly dataSource: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async createRoom(creator: string, request: CreateRoomDto): Promise<{ room_id: string; room_alias?: string }> {
+    const roomVersion = request.room_version ?? DEFAULT_ROOM_VERSION;
+    if (!SUPPORTED_ROOM_VERSIONS.includes(roomVersion)) {
+      throw new MatrixError(400, 'M_UNSUPPORTED_ROOM_VERSION', `Room version ${roomVersion} is not supported`);
+    }
+    const invite = [...new Set(request.invite ?? [])];
+    for (const user of invite) if (!isValidUserId(user)) throw MatrixErrors.invalidParam(`Invalid user ID to invite: ${user}`);
+    if (invite.includes(creator)) throw MatrixErrors.invalidParam('Cannot invite yourself');
+    const preset: RoomPreset = request.preset ?? (request.visibility === 'public' ? 'public_chat' : 'private_chat');
+    const roomId = newRoomId(this.config.serverName);
+    let alias: string | undefined;
+    if (request.room_alias_name !== undefined) {
+      if (!isValidAliasLocalpart(request.room_alias_name)) throw MatrixErrors.invalidParam('Invalid room_alias_name');
+      alias = `#${request.room_alias_name}:${this.config.serverName}`;
+      await this.claimAlias(alias, roomId);
+    }
+    const events = createRoomEvents({
+      roomId,
+      creator,
+      creatorProfile: memberContent('join', await this.profiles.profile(creator)),
+      roomVersion,
+      preset,
+      ...(request.name !== undefined ? { name: request.name } : {}),
+      ...(alias !== undefined ? { alias } : {}),
+      invite,
+      isDirect: request.is_direct === true,
+      now: Date.now(),
+    });
+    try {
+      await this.publish(events);
+    } catch (error) {
+      if (alias !== undefined && error instanceof MatrixError && error.status !== 503) {
+        await this.dataSource.query('DELETE FROM room_aliases WHERE alias = $1 AND room_id = $2', [alias, roomId]);
+      }
+      throw error;
+    }
+    return { room_id: roomId, ...(alias !== undefined ? { room_alias: alias } : {}) };
+  }
+
+  async join(userId: string, roomId: string, reason?: string): Promise<void> {
+    await this.changeMembership(userId, roomId, userId, 'join', reason);
+  }
+
+  async leave(userId: string, roomId: string, reason?: string): Promise<void> {
+    await this.changeMembership(userId, roomId, userId, 'leave', reason);
+  }
+
+  async invite(sender: string, roomId: string, target: string, reason?: string): Promise<void> {
+    await this.changeMembership(sender, roomId, this.target(target), 'invite', reason);
+  }
+
+  async kick(sender: string, roomId: string, target: string, reason?: string): Promise<void> {
+    const user = this.target(target);
+    if (user === sender) throw MatrixErrors.forbidden('Use leave to leave a room');
+    await this.changeMembership(sender, roomId, user, 'leave', reason);
+  }
+
+  async ban(sender: string, roomId: string, target: string, reason?: string): Promise<void> {
+    await this.changeMembership(sender, roomId, this.target(target), 'ban', reason);
+  }
+
+  async unban(sender: string, roomId: string, target: string, reason?: string): Promise<void> {
+    const user = this.target(target);
+    if ((await this.rooms.membership(roomId, user)) !== 'ban') throw MatrixErrors.forbidden('The user is not banned');
+    await this.changeMembership(sender, roomId, user, 'leave', reason);
+  }
+
+  async forget(userId: string, roomId: string): Promise<void> {
+    const membership = await this.rooms.membership(roomId, userId);
+    if (membership === 'join' || membership === 'invite')
+      throw new MatrixError(400, 'M_UNKNOWN', 'You must leave the room before forgetting it');
+    if (membership === undefined) return;
+    const entry: RoomLogEntry = { v: 1, id: randomUUID(), type: 'room.forget', room_id: roomId, user_id: userId, ts: Date.now() };
+    await this.writer.appendAndAwait(this.config.topics.membership, [{ id: entry.id, key: roomId, value: encodeRoomLogEntry(entry) }]);
+  }
+
+  /** Builds the member event, checks it against the projection now, then lets the projector decide. */
+  private async changeMembership(sender: string, roomId: string, target: string, membership: Membership, reason?: string): Promise<void> {
+    const state = await this.rooms.state(roomId, [sender, target]);
+    if (!state) throw MatrixErrors.notFound('Unknown room');
+    const profile = membership === 'join' ? await this.profiles.profile(target) : new Map<string, unknown>();
+    const event: RoomEvent = {
+      event_id: newEventId(),
+      room_id: roomId,
+      type: MEMBER,
+      state_key: target,
+      sender,
+      origin_server_ts: Date.now(),
+      content: memberContent(membership, profile, reason),
+    };
+    const refusal = authorizeRoomEvent(state, event);
+    if (refusal) throw rejectionError(`${refusal.errcode} ${refusal.reason}`);
+    await this.publish([event]);
+  }
+
+  private target(userId: string): string {
+    if (!isValidUserId(userId)) throw MatrixErrors.invalidParam('Invalid user_id');
+    return userId;
+  }
+
+  async publish(events: readonly RoomEvent[]): Promise<void> {
+    await this.writer.appendAndAwait(
+      this.config.topics.membership,
+      events.map((event) => {
+        const entry: RoomLogEntry = { v: 1, id: event.event_id, type: 'room.event', room_id: event.room_id, event };
+        return { id: entry.id, key: event.room_id, value: encodeRoomLogEntry(entry) };
+      }),
+    );
+  }
+
+  private async claimAlias(alias: string, roomId: string): Promise<void> {
+    try {
+      await this.dataSource.query('INSERT INTO room_aliases (alias, room_id, created_ts) VALUES ($1, $2, $3)', [alias, roomId, Date.now()]);
+    } catch (error) {
+      if ((error as { code?: string }).code === PG_UNIQUE_VIOLATION)
+        throw new MatrixError(400, 'M_ROOM_IN_USE', 'Room alias already taken');
+      throw error;
+    }
+  }
+}
