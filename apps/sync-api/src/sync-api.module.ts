@@ -6,6 +6,7 @@ import { DatabaseReadinessProbe, ObservabilityModule } from '@mx/http';
 import { StorageModule } from '@mx/storage';
 import { ProfileUpdatesReader } from './sync/profile-updates.reader.js';
 import { ProjectionWatcher } from './sync/projection-watcher.js';
+import { RoomsReader } from './sync/rooms-reader.js';
 import { SyncController } from './sync/sync.controller.js';
 import { SyncService } from './sync/sync.service.js';
 import { SYNC_API_DEFAULTS } from './sync-api.defaults.js';
@@ -21,6 +22,6 @@ import { VersionsController } from './versions.controller.js';
     AuthModule,
   ],
   controllers: [VersionsController, SyncController],
-  providers: [ProjectionWatcher, ProfileUpdatesReader, SyncService],
+  providers: [ProjectionWatcher, ProfileUpdatesReader, RoomsReader, SyncService],
 })
 export class SyncApiModule {}

@@ -76,7 +76,11 @@ export class RoomProjector {
         `INSERT INTO rooms (room_id, creator, room_version, created_ts)
          SELECT r.room_id, r.creator, r.room_version, r.ts FROM jsonb_to_recordset($1::jsonb) AS r(room_id text, creator text, room_version text, ts bigint)
          ON CONFLICT (room_id) DO NOTHING`,
-        [json(fold.createdRooms)],
+        [
+          json(
+            fold.createdRooms.map((room) => ({ room_id: room.roomId, creator: room.creator, room_version: room.roomVersion, ts: room.ts })),
+          ),
+        ],
       );
     }
     if (fold.accepted.length > 0) {

@@ -6,9 +6,20 @@ import { EVENT_LOG_ADMIN, type EventLogAdmin } from '@mx/event-log';
 import { ProjectionFollower, type ProjectionChange } from '@mx/storage';
 import { layoutEpoch, type SyncPositions } from '@mx/sync';
 
-interface Waiter {
+/** What a parked sync cares about: its own user (profile, memberships) and the rooms it is in. */
+export interface SyncInterest {
   readonly users: ReadonlySet<string>;
+  readonly rooms: ReadonlySet<string>;
+}
+
+interface Waiter {
+  readonly interest: SyncInterest;
   readonly wake: () => void;
+}
+
+function concerns(change: ProjectionChange, interest: SyncInterest): boolean {
+  if (change.users === undefined && change.rooms === undefined) return true;
+  return (change.users ?? []).some((user) => interest.users.has(user)) || (change.rooms ?? []).some((room) => interest.rooms.has(room));
 }
 
 /**
@@ -79,10 +90,10 @@ export class ProjectionWatcher implements OnModuleInit, OnApplicationShutdown {
    * Resolves when a change that may concern one of `users` is committed, or after `timeoutMs`.
    * Register before reading, so no commit can slip between the read and the wait.
    */
-  waitForChange(users: ReadonlySet<string>): { readonly changed: Promise<void>; cancel(): void } {
+  waitForChange(interest: SyncInterest): { readonly changed: Promise<void>; cancel(): void } {
     let wake!: () => void;
     const changed = new Promise<void>((resolve) => (wake = resolve));
-    const waiter: Waiter = { users, wake: () => wake() };
+    const waiter: Waiter = { interest, wake: () => wake() };
     this.waiters.add(waiter);
     return { changed, cancel: () => this.waiters.delete(waiter) };
   }
@@ -90,7 +101,7 @@ export class ProjectionWatcher implements OnModuleInit, OnApplicationShutdown {
   private onChange(change: ProjectionChange): void {
     this.advance(change);
     for (const waiter of this.waiters) {
-      if (change.users === undefined || change.users.some((user) => waiter.users.has(user))) {
+      if (concerns(change, waiter.interest)) {
         this.waiters.delete(waiter);
         waiter.wake();
       }
