@@ -26,7 +26,7 @@ describe('walking skeleton', () => {
 
     const parked = request<Record<string, unknown> & { next_batch: string }>(
       'GET',
-      `/_matrix/client/v3/sync?timeout=20000&since=${first.body.next_batch}&filter=${profileFilter('m.tz')}`,
+      `/_matrix/client/v3/sync?timeout=120000&since=${first.body.next_batch}&filter=${profileFilter('m.tz')}`,
       { token: alice.accessToken },
     );
     const put = await request('PUT', `/_matrix/client/v3/profile/${encodeURIComponent(alice.userId)}/m.tz`, {
