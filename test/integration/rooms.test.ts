@@ -657,7 +657,6 @@ describe('concurrent membership commands through two writers', () => {
       expect(ban.status, shown).toBe(200);
       expect(await joinedRooms(x)).toEqual([]);
     }
-    console.log('RACE', outcomes.join('; '));
   });
 
   it('accepts exactly one of two concurrent kicks of the same user, one per writer', async () => {
@@ -669,7 +668,6 @@ describe('concurrent membership commands through two writers', () => {
         membershipAction(owner, 'kick', roomId, x.userId, viaB),
       ]);
       const statuses = responses.map((response) => response.status).sort();
-      console.log('KICKRACE', responses.map((r) => r.status).join(','));
       expect(statuses, `round ${round}: ${JSON.stringify(responses.map((r) => [r.status, r.body]))}`).toEqual([200, 403]);
       const rejected = responses.find((response) => response.status === 403)!;
       expectMatrixError(rejected, 403, 'M_FORBIDDEN');

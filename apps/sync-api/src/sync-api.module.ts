@@ -7,6 +7,9 @@ import { StorageModule } from '@mx/storage';
 import { ProfileUpdatesReader } from './sync/profile-updates.reader.js';
 import { ProjectionWatcher } from './sync/projection-watcher.js';
 import { RoomsReader } from './sync/rooms-reader.js';
+import { VisibilityReader } from './sync/visibility-reader.js';
+import { FilterController } from './filters/filter.controller.js';
+import { FilterStore } from './filters/filter-store.js';
 import { SyncController } from './sync/sync.controller.js';
 import { SyncService } from './sync/sync.service.js';
 import { SYNC_API_DEFAULTS } from './sync-api.defaults.js';
@@ -21,7 +24,7 @@ import { VersionsController } from './versions.controller.js';
     EventLogModule,
     AuthModule,
   ],
-  controllers: [VersionsController, SyncController],
-  providers: [ProjectionWatcher, ProfileUpdatesReader, RoomsReader, SyncService],
+  controllers: [VersionsController, SyncController, FilterController],
+  providers: [ProjectionWatcher, ProfileUpdatesReader, RoomsReader, VisibilityReader, FilterStore, SyncService],
 })
 export class SyncApiModule {}

@@ -32,7 +32,13 @@ export interface AppConfig {
     readonly writeRateWindowMs: number;
     readonly readYourWritesTimeoutMs: number;
   };
-  readonly sync: { readonly maxTimeoutMs: number; readonly maxProfileFields: number };
+  readonly sync: {
+    /** Serve the stable MSC4429 names (`users`, `profile_fields`). */
+    readonly stableNames: boolean;
+    readonly lazyCacheDevices: number;
+    readonly maxTimeoutMs: number;
+    readonly maxProfileFields: number;
+  };
 }
 
 /** Injection token of the AppConfig. */

@@ -171,4 +171,16 @@ export class EnvironmentVariables {
   @Min(1)
   @Max(1000)
   MX_SYNC_MAX_PROFILE_FIELDS = 100;
+
+  /** Serve MSC4429's stable names (`users`, `profile_fields`) and advertise `org.matrix.msc4429.stable`. */
+  @Transform(toBoolean)
+  @IsBoolean()
+  MX_MSC4429_STABLE = false;
+
+  /** How many devices' "profiles already sent" sets the sync API remembers for lazy-loading (per replica). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(1_000_000)
+  MX_SYNC_LAZY_CACHE_DEVICES = 10_000;
 }

@@ -83,7 +83,12 @@ export function toAppConfig(env: EnvironmentVariables, defaults: ServiceDefaults
       writeRateWindowMs: env.MX_PROFILE_WRITE_RATE_WINDOW_MS,
       readYourWritesTimeoutMs: env.MX_READ_YOUR_WRITES_TIMEOUT_MS,
     },
-    sync: { maxTimeoutMs: env.MX_SYNC_MAX_TIMEOUT_MS, maxProfileFields: env.MX_SYNC_MAX_PROFILE_FIELDS },
+    sync: {
+      maxTimeoutMs: env.MX_SYNC_MAX_TIMEOUT_MS,
+      maxProfileFields: env.MX_SYNC_MAX_PROFILE_FIELDS,
+      stableNames: env.MX_MSC4429_STABLE,
+      lazyCacheDevices: env.MX_SYNC_LAZY_CACHE_DEVICES,
+    },
   };
 }
 

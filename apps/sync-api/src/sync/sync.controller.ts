@@ -20,6 +20,6 @@ export class SyncController {
     @Req() request: FastifyRequest,
   ): Promise<SyncResponse> {
     const parsed = parseSyncRequest(query, this.config.sync.maxTimeoutMs);
-    return this.syncs.sync(requester.userId, parsed, () => request.raw.destroyed);
+    return this.syncs.sync(requester, parsed, () => request.raw.destroyed);
   }
 }

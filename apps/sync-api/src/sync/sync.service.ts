@@ -8,19 +8,24 @@ import {
   fitsLayout,
   isBehind,
   type JoinedRoomSection,
+  LazyProfileCache,
   type LeftRoomSection,
   parseSyncFilter,
   strippedState,
   type SyncEvent,
+  visibilityChanges,
   type SyncFilter,
   type SyncPositions,
 } from '@mx/sync';
+import { FilterStore } from '../filters/filter-store.js';
 import { ProfileUpdatesReader, type ProfileUpdates } from './profile-updates.reader.js';
 import { ProjectionWatcher } from './projection-watcher.js';
 import { RoomsReader, type WindowEvent } from './rooms-reader.js';
+import { VisibilityReader } from './visibility-reader.js';
 import type { SyncRequest } from './sync-request.js';
 
-export const USERS_SECTION = 'org.matrix.msc4429.users';
+export const UNSTABLE_USERS_SECTION = 'org.matrix.msc4429.users';
+export const STABLE_USERS_SECTION = 'users';
 
 export interface SyncResponse {
   next_batch: string;
@@ -30,7 +35,14 @@ export interface SyncResponse {
     leave: Record<string, LeftRoomSection>;
     knock: Record<string, never>;
   };
-  [USERS_SECTION]?: Record<string, { profile_updates: ProfileUpdates | null }>;
+  [UNSTABLE_USERS_SECTION]?: Record<string, { profile_updates: ProfileUpdates | null }>;
+  [STABLE_USERS_SECTION]?: Record<string, { profile_updates: ProfileUpdates | null }>;
+}
+
+/** Who is syncing: the user, and the device (for lazy-loading memory). */
+export interface Syncer {
+  readonly userId: string;
+  readonly deviceId: string;
 }
 
 interface SyncResult {
@@ -54,17 +66,24 @@ export class SyncService {
     private readonly watcher: ProjectionWatcher,
     private readonly profiles: ProfileUpdatesReader,
     private readonly roomsReader: RoomsReader,
+    private readonly visibility: VisibilityReader,
+    private readonly filters: FilterStore,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.lazyCache = new LazyProfileCache(config.sync.lazyCacheDevices);
+  }
 
-  async sync(userId: string, request: SyncRequest, aborted: () => boolean): Promise<SyncResponse> {
-    const filter = this.filterOf(request);
+  private readonly lazyCache: LazyProfileCache;
+
+  async sync(syncer: Syncer, request: SyncRequest, aborted: () => boolean): Promise<SyncResponse> {
+    const { userId } = syncer;
+    const filter = await this.filterOf(userId, request);
     // No token, or one from another topic layout: a full sync (a 4xx here would strand clients).
     if (request.since === undefined || !fitsLayout(request.since, this.watcher.current)) {
-      return this.respond(await this.snapshot(userId, filter, undefined, true));
+      return this.respond(await this.snapshot(syncer, filter, undefined, true));
     }
     let since: SyncPositions = request.since;
-    if (request.fullState) return this.respond(await this.snapshot(userId, filter, since, true));
+    if (request.fullState) return this.respond(await this.snapshot(syncer, filter, since, true));
 
     // Nothing committed since the token and no wait asked for: answer from memory.
     if (request.timeoutMs === 0 && !isBehind(since, this.watcher.current)) return this.respond(this.nothingNew(since));
@@ -74,7 +93,7 @@ export class SyncService {
     for (;;) {
       const wait = this.watcher.waitForChange({ users: new Set([userId]), rooms });
       if (isBehind(since, this.watcher.current)) {
-        const result = await this.snapshot(userId, filter, since, false);
+        const result = await this.snapshot(syncer, filter, since, false);
         if (!isEmpty(result) || Date.now() >= deadline || aborted()) {
           wait.cancel();
           return this.respond(result);
@@ -93,10 +112,12 @@ export class SyncService {
     }
   }
 
-  private filterOf(request: SyncRequest): SyncFilter {
+  private async filterOf(userId: string, request: SyncRequest): Promise<SyncFilter> {
     if (!request.filter) return parseSyncFilter({}, this.config.sync.maxProfileFields);
-    if ('id' in request.filter) throw MatrixErrors.invalidParam(`Unknown filter ${request.filter.id}`);
-    return parseSyncFilter(request.filter.inline, this.config.sync.maxProfileFields);
+    if ('inline' in request.filter) return parseSyncFilter(request.filter.inline, this.config.sync.maxProfileFields);
+    const stored = await this.filters.find(userId, request.filter.id);
+    if (!stored) throw MatrixErrors.invalidParam(`Unknown filter ${request.filter.id}`);
+    return parseSyncFilter(stored, this.config.sync.maxProfileFields);
   }
 
   private nothingNew(since: SyncPositions): SyncResult {
@@ -104,19 +125,59 @@ export class SyncService {
   }
 
   /** Positions and data read in one snapshot, so next_batch covers exactly what the response holds. */
-  private snapshot(userId: string, filter: SyncFilter, since: SyncPositions | undefined, fullState: boolean): Promise<SyncResult> {
+  private snapshot(syncer: Syncer, filter: SyncFilter, since: SyncPositions | undefined, fullState: boolean): Promise<SyncResult> {
     return this.dataSource.transaction('REPEATABLE READ', async (manager) => {
       const query = manager.query.bind(manager);
       const positions = await this.watcher.readPositions(query);
-      const { rooms, joinedRooms } = await this.roomsSection(query, userId, filter, since, fullState);
-      let users = new Map<string, ProfileUpdates | null>();
-      if (filter.profileFields.length > 0) {
-        users = since
-          ? await this.profiles.changedFields(query, [userId], filter.profileFields, since)
-          : await this.profiles.currentFields(query, [userId], filter.profileFields);
-      }
+      const { rooms, joinedRooms } = await this.roomsSection(query, syncer.userId, filter, since, fullState);
+      const users =
+        filter.profileFields.length === 0
+          ? new Map<string, ProfileUpdates | null>()
+          : await this.usersSection(query, syncer, filter, rooms, since, fullState);
       return { positions, rooms, users, joinedRooms };
     });
+  }
+
+  /**
+   * MSC4429's users section. Initial sync and full_state: the requested fields of every visible
+   * user (lazy-loading: only of those the response needs). Incremental: for visible users the
+   * latest value of each requested field changed in the window; newly visible users their whole
+   * requested profile; departed users `null`. Nothing ever about users who share no room.
+   */
+  private async usersSection(
+    query: DataSource['query'],
+    syncer: Syncer,
+    filter: SyncFilter,
+    rooms: SyncResponse['rooms'],
+    since: SyncPositions | undefined,
+    fullState: boolean,
+  ): Promise<Map<string, ProfileUpdates | null>> {
+    const me = syncer.userId;
+    const device = `${me}|${syncer.deviceId}`;
+    const visibleNow = await this.visibility.visibleUsers(query, me);
+    visibleNow.add(me);
+    const fields = filter.profileFields;
+    if (since === undefined || fullState) {
+      const wanted =
+        filter.lazyLoadMembers && !fullState
+          ? new Set([me, ...membersInResponse(rooms)].filter((user) => visibleNow.has(user)))
+          : visibleNow;
+      this.lazyCache.reset(device);
+      if (filter.lazyLoadMembers) this.lazyCache.remember(device, wanted);
+      return nonEmpty(await this.profiles.currentFields(query, [...wanted], fields));
+    }
+    const { newlyVisible, departed } = visibilityChanges(await this.visibility.windowInput(query, me, since, visibleNow));
+    const full = new Set(newlyVisible);
+    if (filter.lazyLoadMembers) {
+      // Members the client now sees in timelines but was never sent: their whole profile.
+      for (const user of this.lazyCache.unsent(device, membersInResponse(rooms))) if (visibleNow.has(user)) full.add(user);
+    }
+    const diffs = [...visibleNow].filter((user) => !full.has(user));
+    const users = new Map<string, ProfileUpdates | null>(await this.profiles.changedFields(query, diffs, fields, since));
+    for (const [user, profile] of await this.profiles.currentFields(query, [...full], fields)) users.set(user, profile);
+    for (const user of departed) users.set(user, null);
+    if (filter.lazyLoadMembers) this.lazyCache.remember(device, full);
+    return nonEmpty(users);
   }
 
   private async roomsSection(
@@ -195,10 +256,28 @@ export class SyncService {
   private respond(result: SyncResult): SyncResponse {
     const response: SyncResponse = { next_batch: encodeSyncToken(result.positions), rooms: result.rooms };
     if (result.users.size > 0) {
-      response[USERS_SECTION] = Object.fromEntries([...result.users].map(([user, updates]) => [user, { profile_updates: updates }]));
+      const section = this.config.sync.stableNames ? STABLE_USERS_SECTION : UNSTABLE_USERS_SECTION;
+      response[section] = Object.fromEntries([...result.users].map(([user, updates]) => [user, { profile_updates: updates }]));
     }
     return response;
   }
+}
+
+/** Users whose member events or timeline activity a rooms section carries. */
+function membersInResponse(rooms: SyncResponse['rooms']): Set<string> {
+  const users = new Set<string>();
+  for (const section of [...Object.values(rooms.join), ...Object.values(rooms.leave)]) {
+    for (const event of [...section.state.events, ...section.timeline.events]) {
+      users.add(event.sender);
+      if (event.type === 'm.room.member') users.add(event.state_key);
+    }
+  }
+  return users;
+}
+
+/** Drops users with nothing to say (no requested field set); `null` (departed) stays. */
+function nonEmpty(users: ReadonlyMap<string, ProfileUpdates | null>): Map<string, ProfileUpdates | null> {
+  return new Map([...users].filter(([, updates]) => updates === null || Object.keys(updates).length > 0));
 }
 
 /** The wire form of an event: its log offset is ours, not the client's. */

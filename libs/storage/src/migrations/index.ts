@@ -1,6 +1,12 @@
 import { InitialSchema1764230400000 } from './1764230400000-initial-schema.js';
 import { UiaSessionsAndRejectedEvents1764234000000 } from './1764234000000-uia-sessions-and-rejected-events.js';
 import { RoomsAndMemberships1764237600000 } from './1764237600000-rooms-and-memberships.js';
+import { FiltersAndMemberHistory1764241200000 } from './1764241200000-filters-and-member-history.js';
 
 /** Every migration, oldest first. Never edit one that has shipped: add a new one. */
-export const MIGRATIONS = [InitialSchema1764230400000, UiaSessionsAndRejectedEvents1764234000000, RoomsAndMemberships1764237600000];
+export const MIGRATIONS = [
+  InitialSchema1764230400000,
+  UiaSessionsAndRejectedEvents1764234000000,
+  RoomsAndMemberships1764237600000,
+  FiltersAndMemberHistory1764241200000,
+];
