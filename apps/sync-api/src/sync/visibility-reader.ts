@@ -35,13 +35,11 @@ export class VisibilityReader {
     const ownRooms = changes.filter((row) => row.state_key === userId).map((row) => row.room_id);
     const everyone: { room_id: string; user_id: string }[] =
       ownRooms.length === 0 ? [] : await query('SELECT room_id, user_id FROM memberships WHERE room_id = ANY($1)', [ownRooms]);
-    const pairs = new Map<string, { room_id: string; user_id: string }>();
-    for (const row of [...changes.map((change) => ({ room_id: change.room_id, user_id: change.state_key })), ...everyone]) {
-      pairs.set(JSON.stringify([row.room_id, row.user_id]), row);
-    }
-    for (const roomId of changedRooms) pairs.set(JSON.stringify([roomId, userId]), { room_id: roomId, user_id: userId });
-    const candidates = new Set([...pairs.values()].map((pair) => pair.user_id));
+    const candidates = new Set([...changes.map((change) => change.state_key), ...everyone.map((row) => row.user_id)]);
     candidates.delete(userId);
+    // Every candidate's membership (and the user's own) at the window's start, in every changed
+    // room: a candidate may have shared a room with the user that changed for someone else.
+    const pairs = changedRooms.flatMap((roomId) => [userId, ...candidates].map((member) => ({ room_id: roomId, user_id: member })));
 
     const atStart: { room_id: string; user_id: string; membership: string | null }[] = await query(
       `SELECT p.room_id, p.user_id, (
@@ -50,7 +48,7 @@ export class VisibilityReader {
          ORDER BY e.log_offset DESC LIMIT 1
        ) AS membership
        FROM jsonb_to_recordset($1::jsonb) AS p(room_id text, user_id text)`,
-      [JSON.stringify([...pairs.values()]), since.membership],
+      [JSON.stringify(pairs), since.membership],
     );
     const membershipAtStart = new Map<string, Map<string, string>>();
     for (const row of atStart) {
