@@ -60,9 +60,16 @@ describe('sync tokens', () => {
   });
 
   it('derive a different epoch for a different layout', () => {
-    const layout = { profileTopic: 'mx.profile.v1', profilePartitions: 8, membershipTopic: 'mx.membership.v1', membershipPartitions: 8 };
+    const layout = {
+      projectionEpoch: 'abc123',
+      profileTopic: 'mx.profile.v1',
+      profilePartitions: 8,
+      membershipTopic: 'mx.membership.v1',
+      membershipPartitions: 8,
+    };
     expect(layoutEpoch(layout)).toMatch(/^[a-z0-9]{1,32}$/);
     expect(layoutEpoch(layout)).toBe(layoutEpoch({ ...layout }));
     expect(layoutEpoch({ ...layout, profilePartitions: 16 })).not.toBe(layoutEpoch(layout));
+    expect(layoutEpoch({ ...layout, projectionEpoch: 'def456' })).not.toBe(layoutEpoch(layout));
   });
 });

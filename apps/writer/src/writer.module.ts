@@ -5,6 +5,7 @@ import { APP_CONFIG, AppConfigModule, type AppConfig } from '@mx/config';
 import { EventLogModule } from '@mx/event-log';
 import { DatabaseReadinessProbe, ObservabilityModule } from '@mx/http';
 import { StorageModule } from '@mx/storage';
+import { PushRulesController } from './account/push-rules.controller.js';
 import { WhoamiController } from './account/whoami.controller.js';
 import { CapabilitiesController } from './capabilities.controller.js';
 import { KafkaReadinessProbe } from './kafka-readiness.probe.js';
@@ -48,6 +49,7 @@ import { WRITER_DEFAULTS } from './writer.defaults.js';
     RegistrationTokenController,
     LoginController,
     WhoamiController,
+    PushRulesController,
     ProfileController,
     CapabilitiesController,
     RoomsController,

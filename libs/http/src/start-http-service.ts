@@ -28,7 +28,8 @@ export async function createHttpService(module: Type<unknown>, config: AppConfig
     logger: false,
     trustProxy: true,
     bodyLimit: config.http.bodyLimitBytes,
-    routerOptions: { maxParamLength: 2048 },
+    // Clients call some endpoints with a trailing slash (matrix-js-sdk: `/pushrules/`).
+    routerOptions: { maxParamLength: 2048, ignoreTrailingSlash: true },
     return503OnClosing: true,
     keepAliveTimeout: 75_000,
   });

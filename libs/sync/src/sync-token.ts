@@ -67,3 +67,11 @@ export function isBehind(since: SyncPositions, current: SyncPositions): boolean 
     current.membership.some((offset, partition) => offset > (since.membership[partition] ?? 0))
   );
 }
+
+/** Whether a token claims positions beyond `current` in any partition (it cannot come from this log). */
+export function isAhead(token: SyncPositions, current: SyncPositions): boolean {
+  return (
+    token.profile.some((offset, partition) => offset > (current.profile[partition] ?? 0)) ||
+    token.membership.some((offset, partition) => offset > (current.membership[partition] ?? 0))
+  );
+}

@@ -46,7 +46,16 @@ export class ProjectionWatcher implements OnModuleInit, OnApplicationShutdown {
     const { profile, membership } = this.config.topics;
     const [profilePartitions = 0, membershipPartitions = 0] = await this.admin.partitionCounts([profile, membership]);
     if (profilePartitions < 1 || membershipPartitions < 1) throw new Error('Topics are not provisioned; run the provision-topics command');
-    const epoch = layoutEpoch({ profileTopic: profile, profilePartitions, membershipTopic: membership, membershipPartitions });
+    const meta: { epoch: string }[] = await this.dataSource.query('SELECT epoch FROM projection_meta WHERE id = 1');
+    const projectionEpoch = meta[0]?.epoch;
+    if (projectionEpoch === undefined) throw new Error('The database has no projection epoch; run the migrate command');
+    const epoch = layoutEpoch({
+      projectionEpoch,
+      profileTopic: profile,
+      profilePartitions,
+      membershipTopic: membership,
+      membershipPartitions,
+    });
     this.positions = {
       epoch,
       profile: new Array<number>(profilePartitions).fill(0),
@@ -69,6 +78,11 @@ export class ProjectionWatcher implements OnModuleInit, OnApplicationShutdown {
   /** The latest positions this replica has heard of. */
   get current(): SyncPositions {
     return this.positions;
+  }
+
+  /** The committed positions as the database has them now (for a token that looks ahead of memory). */
+  readStoredPositions(): Promise<SyncPositions> {
+    return this.readPositions(this.dataSource.query.bind(this.dataSource));
   }
 
   /** Reads the committed positions inside the caller's snapshot, shaped like the current layout. */

@@ -6,6 +6,7 @@ import {
   buildTimeline,
   encodeSyncToken,
   fitsLayout,
+  isAhead,
   isBehind,
   type JoinedRoomSection,
   LazyProfileCache,
@@ -78,8 +79,8 @@ export class SyncService {
   async sync(syncer: Syncer, request: SyncRequest, aborted: () => boolean): Promise<SyncResponse> {
     const { userId } = syncer;
     const filter = await this.filterOf(userId, request);
-    // No token, or one from another topic layout: a full sync (a 4xx here would strand clients).
-    if (request.since === undefined || !fitsLayout(request.since, this.watcher.current)) {
+    // No token, or one from another projection or topic layout: a full sync (a 4xx here would strand clients).
+    if (request.since === undefined || !(await this.tokenFits(request.since))) {
       return this.respond(await this.snapshot(syncer, filter, undefined, true));
     }
     let since: SyncPositions = request.since;
@@ -110,6 +111,15 @@ export class SyncService {
       clearTimeout(timer);
       wait.cancel();
     }
+  }
+
+  /**
+   * A token fits when it names this projection's layout and claims no position beyond what was
+   * committed (checked against the database when this replica's memory looks behind).
+   */
+  private async tokenFits(token: SyncPositions): Promise<boolean> {
+    if (!fitsLayout(token, this.watcher.current)) return false;
+    return !isAhead(token, this.watcher.current) || !isAhead(token, await this.watcher.readStoredPositions());
   }
 
   private async filterOf(userId: string, request: SyncRequest): Promise<SyncFilter> {
