@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '@mx/config';
@@ -28,7 +28,7 @@ function concerns(change: ProjectionChange, interest: SyncInterest): boolean {
  * work while nothing happens.
  */
 @Injectable()
-export class ProjectionWatcher implements OnModuleInit, OnApplicationShutdown {
+export class ProjectionWatcher implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown {
   private positions: SyncPositions = { epoch: '', profile: [], membership: [] };
   private readonly waiters = new Set<Waiter>();
   private follower: ProjectionFollower | undefined;
@@ -68,6 +68,15 @@ export class ProjectionWatcher implements OnModuleInit, OnApplicationShutdown {
     });
     await this.follower.start();
     await this.reload();
+  }
+
+  /** True once shutdown began: parked long-polls answer at once (their next_batch stays valid). */
+  draining = false;
+
+  /** Runs before the HTTP server closes, which waits for in-flight requests: release the long-polls first. */
+  beforeApplicationShutdown(): void {
+    this.draining = true;
+    this.wakeAll();
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -44,7 +44,8 @@ export function parseSyncRequest(query: Record<string, unknown>, maxTimeoutMs: n
 
   let filter: SyncRequest['filter'];
   if (filterText !== undefined && filterText !== '') {
-    if (filterText.startsWith('{')) {
+    // Inline JSON starts with `{` (or `[`, which can only be a malformed definition); anything else is a stored filter's ID.
+    if (filterText.startsWith('{') || filterText.startsWith('[')) {
       let parsed: unknown;
       try {
         parsed = JSON.parse(filterText);

@@ -81,7 +81,7 @@ export class SyncService {
     const filter = await this.filterOf(userId, request);
     // No token, or one from another projection or topic layout: a full sync (a 4xx here would strand clients).
     if (request.since === undefined || !(await this.tokenFits(request.since))) {
-      return this.respond(await this.snapshot(syncer, filter, undefined, true));
+      return this.respond(await this.snapshot(syncer, filter, undefined, request.fullState));
     }
     let since: SyncPositions = request.since;
     if (request.fullState) return this.respond(await this.snapshot(syncer, filter, since, true));
@@ -95,14 +95,14 @@ export class SyncService {
       const wait = this.watcher.waitForChange({ users: new Set([userId]), rooms });
       if (isBehind(since, this.watcher.current)) {
         const result = await this.snapshot(syncer, filter, since, false);
-        if (!isEmpty(result) || Date.now() >= deadline || aborted()) {
+        if (!isEmpty(result) || Date.now() >= deadline || aborted() || this.watcher.draining) {
           wait.cancel();
           return this.respond(result);
         }
         // Only irrelevant changes: they are consumed, and the wait goes on from the new position.
         since = result.positions;
         rooms = result.joinedRooms;
-      } else if (Date.now() >= deadline || aborted()) {
+      } else if (Date.now() >= deadline || aborted() || this.watcher.draining) {
         wait.cancel();
         return this.respond(this.nothingNew(since));
       }
@@ -176,8 +176,8 @@ export class SyncService {
       if (filter.lazyLoadMembers) this.lazyCache.remember(device, wanted);
       return nonEmpty(await this.profiles.currentFields(query, [...wanted], fields));
     }
-    const { newlyVisible, departed } = visibilityChanges(await this.visibility.windowInput(query, me, since, visibleNow));
-    const full = new Set(newlyVisible);
+    const { newlyVisible, rejoined, departed } = visibilityChanges(await this.visibility.windowInput(query, me, since, visibleNow));
+    const full = new Set([...newlyVisible, ...rejoined]);
     if (filter.lazyLoadMembers) {
       // Members the client now sees in timelines but was never sent: their whole profile.
       for (const user of this.lazyCache.unsent(device, membersInResponse(rooms))) if (visibleNow.has(user)) full.add(user);
@@ -185,6 +185,12 @@ export class SyncService {
     const diffs = [...visibleNow].filter((user) => !full.has(user));
     const users = new Map<string, ProfileUpdates | null>(await this.profiles.changedFields(query, diffs, fields, since));
     for (const [user, profile] of await this.profiles.currentFields(query, [...full], fields)) users.set(user, profile);
+    for (const user of rejoined) {
+      // The client may still hold values from before the lapse: clear what is no longer set.
+      const profile: ProfileUpdates = { ...(users.get(user) ?? {}) };
+      for (const name of fields) if (!(name in profile)) profile[name] = null;
+      users.set(user, profile);
+    }
     for (const user of departed) users.set(user, null);
     if (filter.lazyLoadMembers) this.lazyCache.remember(device, full);
     return nonEmpty(users);

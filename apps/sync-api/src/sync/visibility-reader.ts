@@ -21,15 +21,22 @@ export class VisibilityReader {
   /** Everything visibilityChanges needs about the window after `since`, except visibleNow. */
   async windowInput(query: Query, userId: string, since: SyncPositions, visibleNow: ReadonlySet<string>): Promise<VisibilityInput> {
     // Member events in the window, in rooms the user has (or had) a membership in.
-    const changes: { room_id: string; state_key: string }[] = await query(
-      `SELECT DISTINCT e.room_id, e.state_key FROM memberships mine
+    const changes: { room_id: string; state_key: string; membership: string }[] = await query(
+      `SELECT DISTINCT e.room_id, e.state_key, e.content->>'membership' AS membership FROM memberships mine
        JOIN room_events e ON e.room_id = mine.room_id AND e.type = 'm.room.member' AND e.log_offset >= ($2::bigint[])[e.log_partition + 1]
        WHERE mine.user_id = $1`,
       [userId, since.membership],
     );
     const changedRooms = [...new Set(changes.map((row) => row.room_id))];
     if (changedRooms.length === 0) {
-      return { visibleNow, candidates: new Set(), sharingUnchangedRoom: new Set(), membershipAtStart: new Map(), me: userId };
+      return {
+        visibleNow,
+        candidates: new Set(),
+        sharedThroughout: new Set(),
+        sharingUnchangedRoom: new Set(),
+        membershipAtStart: new Map(),
+        me: userId,
+      };
     }
     // Where the user's own membership changed, every member of the room is a candidate.
     const ownRooms = changes.filter((row) => row.state_key === userId).map((row) => row.room_id);
@@ -62,6 +69,33 @@ export class VisibilityReader {
        WHERE mine.user_id = $1 AND mine.membership = 'join' AND other.user_id = ANY($2) AND NOT (mine.room_id = ANY($3))`,
       [userId, [...candidates], changedRooms],
     );
-    return { visibleNow, candidates, sharingUnchangedRoom: new Set(sharing.map((row) => row.user_id)), membershipAtStart, me: userId };
+    // Shared throughout the window: an unchanged shared room, or a changed one where both were
+    // joined at the start and are now, and neither left, was kicked or banned meanwhile.
+    const now: { room_id: string; user_id: string; membership: string }[] = await query(
+      'SELECT room_id, user_id, membership FROM memberships WHERE room_id = ANY($1) AND user_id = ANY($2)',
+      [changedRooms, [userId, ...candidates]],
+    );
+    const joinedNow = new Set(now.filter((row) => row.membership === 'join').map((row) => JSON.stringify([row.room_id, row.user_id])));
+    const lapsed = new Set(
+      changes
+        .filter((change) => change.membership === 'leave' || change.membership === 'ban')
+        .map((change) => JSON.stringify([change.room_id, change.state_key])),
+    );
+    const steady = (roomId: string, member: string): boolean =>
+      membershipAtStart.get(roomId)?.get(member) === 'join' &&
+      joinedNow.has(JSON.stringify([roomId, member])) &&
+      !lapsed.has(JSON.stringify([roomId, member]));
+    const sharedThroughout = new Set(sharing.map((row) => row.user_id));
+    for (const candidate of candidates) {
+      if (changedRooms.some((roomId) => steady(roomId, userId) && steady(roomId, candidate))) sharedThroughout.add(candidate);
+    }
+    return {
+      visibleNow,
+      candidates,
+      sharedThroughout,
+      sharingUnchangedRoom: new Set(sharing.map((row) => row.user_id)),
+      membershipAtStart,
+      me: userId,
+    };
   }
 }
