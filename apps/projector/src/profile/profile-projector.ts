@@ -5,6 +5,7 @@ import { APP_CONFIG, type AppConfig } from '@mx/config';
 import type { RecordBatch } from '@mx/event-log';
 import { decodeProfileEvent, type ProfileEvent, UndecodableEventError } from '@mx/events';
 import { encodeProjectionChange, PROJECTION_CHANNEL } from '@mx/storage';
+import { DeadLetters } from '../dead-letters.js';
 import { PartitionPositions } from '../partition-positions.js';
 import { ProjectorMetrics } from '../projector-metrics.js';
 import { foldProfileEvents, type ProfileFold } from './fold-profile-events.js';
@@ -21,6 +22,7 @@ export class ProfileProjector {
     private readonly dataSource: DataSource,
     private readonly positions: PartitionPositions,
     private readonly metrics: ProjectorMetrics,
+    private readonly deadLetters: DeadLetters,
     private readonly logger: PinoLogger,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
@@ -28,21 +30,17 @@ export class ProfileProjector {
   }
 
   async applyBatch(batch: RecordBatch): Promise<void> {
-    await this.dataSource.transaction(async (manager) => {
+    const committed = await this.dataSource.transaction(async (manager): Promise<number | undefined> => {
       const nextOffset = await this.positions.lock(manager, batch.topic, batch.partition);
       const fresh = batch.records.filter((record) => record.offset >= nextOffset);
-      if (fresh.length === 0 || batch.isStale()) return;
+      if (fresh.length === 0 || batch.isStale()) return undefined;
       const events: { offset: number; event: ProfileEvent }[] = [];
       for (const record of fresh) {
         try {
           events.push({ offset: record.offset, event: decodeProfileEvent(record.value) });
         } catch (error) {
           if (!(error instanceof UndecodableEventError)) throw error;
-          this.metrics.undecodable.inc({ topic: batch.topic });
-          this.logger.error(
-            { topic: batch.topic, partition: batch.partition, offset: record.offset, reason: error.message },
-            'skipping undecodable event',
-          );
+          await this.deadLetters.record(manager, batch.topic, batch.partition, record, error.message);
         }
       }
       const users = [...new Set(events.map(({ event }) => event.user_id))];
@@ -68,7 +66,9 @@ export class ProfileProjector {
       ]);
       this.metrics.applied.inc({ topic: batch.topic }, fresh.length);
       for (const rejection of fold.rejected) this.metrics.rejected.inc({ topic: batch.topic, reason: rejection.reason });
+      return newPosition;
     });
+    if (committed !== undefined) this.positions.remember(batch.topic, batch.partition, committed);
   }
 
   private async currentProfiles(manager: EntityManager, users: readonly string[]): Promise<Map<string, Map<string, unknown>>> {

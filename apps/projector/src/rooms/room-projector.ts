@@ -4,6 +4,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import type { RecordBatch } from '@mx/event-log';
 import { decodeRoomLogEntry, type RoomLogEntry, UndecodableEventError } from '@mx/events';
 import { encodeProjectionChange, loadRoomStates, PROJECTION_CHANNEL } from '@mx/storage';
+import { DeadLetters } from '../dead-letters.js';
 import { PartitionPositions } from '../partition-positions.js';
 import { ProjectorMetrics } from '../projector-metrics.js';
 import { foldRoomEntries, type RoomFold } from './fold-room-entries.js';
@@ -20,27 +21,24 @@ export class RoomProjector {
     private readonly dataSource: DataSource,
     private readonly positions: PartitionPositions,
     private readonly metrics: ProjectorMetrics,
+    private readonly deadLetters: DeadLetters,
     private readonly logger: PinoLogger,
   ) {
     this.logger.setContext(RoomProjector.name);
   }
 
   async applyBatch(batch: RecordBatch): Promise<void> {
-    await this.dataSource.transaction(async (manager) => {
+    const committed = await this.dataSource.transaction(async (manager): Promise<number | undefined> => {
       const nextOffset = await this.positions.lock(manager, batch.topic, batch.partition);
       const fresh = batch.records.filter((record) => record.offset >= nextOffset);
-      if (fresh.length === 0 || batch.isStale()) return;
+      if (fresh.length === 0 || batch.isStale()) return undefined;
       const entries: { offset: number; entry: RoomLogEntry }[] = [];
       for (const record of fresh) {
         try {
           entries.push({ offset: record.offset, entry: decodeRoomLogEntry(record.value) });
         } catch (error) {
           if (!(error instanceof UndecodableEventError)) throw error;
-          this.metrics.undecodable.inc({ topic: batch.topic });
-          this.logger.error(
-            { topic: batch.topic, partition: batch.partition, offset: record.offset, reason: error.message },
-            'skipping undecodable entry',
-          );
+          await this.deadLetters.record(manager, batch.topic, batch.partition, record, error.message);
         }
       }
       const rooms = [...new Set(entries.map(({ entry }) => entry.room_id))];
@@ -66,7 +64,9 @@ export class RoomProjector {
       ]);
       this.metrics.applied.inc({ topic: batch.topic }, fresh.length);
       for (const rejection of fold.rejected) this.metrics.rejected.inc({ topic: batch.topic, reason: rejection.reason.split(' ')[0] });
+      return newPosition;
     });
+    if (committed !== undefined) this.positions.remember(batch.topic, batch.partition, committed);
   }
 
   private async write(manager: EntityManager, batch: RecordBatch, fold: RoomFold): Promise<void> {

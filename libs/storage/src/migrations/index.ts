@@ -2,6 +2,7 @@ import { InitialSchema1764230400000 } from './1764230400000-initial-schema.js';
 import { UiaSessionsAndRejectedEvents1764234000000 } from './1764234000000-uia-sessions-and-rejected-events.js';
 import { RoomsAndMemberships1764237600000 } from './1764237600000-rooms-and-memberships.js';
 import { FiltersAndMemberHistory1764241200000 } from './1764241200000-filters-and-member-history.js';
+import { DeadLetters1764244800000 } from './1764244800000-dead-letters.js';
 
 /** Every migration, oldest first. Never edit one that has shipped: add a new one. */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   UiaSessionsAndRejectedEvents1764234000000,
   RoomsAndMemberships1764237600000,
   FiltersAndMemberHistory1764241200000,
+  DeadLetters1764244800000,
 ];
