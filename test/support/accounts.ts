@@ -72,11 +72,21 @@ export function profilePath(userId: string, key?: string): string {
 
 /** An extra writer process (e.g. another registration mode) on its own port, sharing the stack's database and topics. */
 export function extraWriter(name: string, portOffset: number, env: Record<string, string>): ServiceProcess {
+  return extraService('writer', name, portOffset, env);
+}
+
+/** Another process of one of the services (same topics, database and consumer group), on portBase + portOffset. */
+export function extraService(
+  service: 'writer' | 'projector' | 'sync-api',
+  name: string,
+  portOffset: number,
+  env: Record<string, string> = {},
+): ServiceProcess {
   const stack = inject('stack');
   const port = stack.portBase + portOffset;
   return new ServiceProcess(
     name,
-    join(root, 'dist/apps/writer/src/main.js'),
+    join(root, `dist/apps/${service}/src/main.js`),
     { ...stack.env, MX_HTTP_PORT: String(port), ...env },
     join(stack.logDir, `${name}.log`),
     `http://127.0.0.1:${port}`,

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { EVENT_LOG_CONSUMER_FACTORY, type EventLogConsumerFactory, EventLogTransport } from '@mx/event-log';
 import { createHttpService, listen, loadConfigOrExit } from '@mx/http';
 import { ConsumerReadinessProbe } from './consumer-readiness.probe.js';
+import { PartitionPositions } from './partition-positions.js';
 import { PROJECTOR_DEFAULTS } from './projector.defaults.js';
 import { ProjectorModule } from './projector.module.js';
 
@@ -13,8 +14,16 @@ const consumer = app.get<EventLogConsumerFactory>(EVENT_LOG_CONSUMER_FACTORY)({
   heartbeatIntervalMs: 3000,
   maxBytesPerPartition: 1024 * 1024,
 });
+// Consumption resumes where the projection stands (not where the group last committed): on every
+// assignment the consumer seeks there, without awaiting the database.
+const positions = app.get(PartitionPositions);
+await positions.load();
 app.connectMicroservice({
-  strategy: new EventLogTransport({ consumer, streams: { profile: config.topics.profile, membership: config.topics.membership } }),
+  strategy: new EventLogTransport({
+    consumer,
+    streams: { profile: config.topics.profile, membership: config.topics.membership },
+    resumeOffset: (topic, partition) => positions.resumeOffset(topic, partition),
+  }),
 });
 await app.startAllMicroservices();
 app.get(ConsumerReadinessProbe).markStarted();

@@ -49,6 +49,10 @@ export class PartitionPositions {
   }
 
   async advance(manager: EntityManager, topic: string, partition: number, nextOffset: number): Promise<void> {
-    await manager.query('UPDATE projection_positions SET next_offset = $3 WHERE topic = $1 AND log_partition = $2', [topic, partition, nextOffset]);
+    await manager.query('UPDATE projection_positions SET next_offset = $3 WHERE topic = $1 AND log_partition = $2', [
+      topic,
+      partition,
+      nextOffset,
+    ]);
   }
 }
