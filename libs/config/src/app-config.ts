@@ -12,6 +12,7 @@ export interface AppConfig {
     readonly user: string;
     readonly password: string;
     readonly sslMode: 'disable' | 'require' | 'verify-full';
+    readonly schema: string;
     readonly poolSize: number;
   };
   readonly kafka: KafkaConnectionOptions & { readonly ackTimeoutMs: number };

@@ -56,6 +56,10 @@ export class EnvironmentVariables {
   @IsIn(['disable', 'require', 'verify-full'])
   MX_DATABASE_SSLMODE = 'disable';
 
+  /** The PostgreSQL schema holding the tables (a replay builds a fresh projection in another one). */
+  @Matches(/^[a-z_][a-z0-9_]{0,62}$/, { message: 'MX_DATABASE_SCHEMA must be a lower-case SQL identifier' })
+  MX_DATABASE_SCHEMA = 'public';
+
   @Type(() => Number)
   @IsInt()
   @Min(1)

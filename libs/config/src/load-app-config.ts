@@ -53,6 +53,7 @@ export function toAppConfig(env: EnvironmentVariables, defaults: ServiceDefaults
       user: env.MX_DATABASE_USER,
       password: env.MX_DATABASE_PASSWORD,
       sslMode: env.MX_DATABASE_SSLMODE as AppConfig['database']['sslMode'],
+      schema: env.MX_DATABASE_SCHEMA,
       poolSize: env.MX_DATABASE_POOL_SIZE,
     },
     kafka: {

@@ -76,6 +76,8 @@ export interface EventLogAdmin {
   ensureTopics(specs: readonly TopicSpec[]): Promise<TopicProvisioningResult>;
   /** Partition count of each topic, in the order asked. */
   partitionCounts(topics: readonly string[]): Promise<number[]>;
+  /** The next offset to be written (high watermark) of each partition, in partition order. */
+  endOffsets(topic: string): Promise<number[]>;
   deleteTopics(topics: readonly string[]): Promise<void>;
   listTopics(): Promise<string[]>;
   close(): Promise<void>;

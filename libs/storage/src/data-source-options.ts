@@ -12,6 +12,7 @@ export function dataSourceOptions(database: AppConfig['database']): DataSourceOp
     database: database.name,
     username: database.user,
     password: database.password,
+    schema: database.schema,
     ssl: database.sslMode === 'disable' ? false : { rejectUnauthorized: database.sslMode === 'verify-full' },
     entities: ENTITIES,
     migrations: MIGRATIONS,
@@ -19,6 +20,7 @@ export function dataSourceOptions(database: AppConfig['database']): DataSourceOp
     migrationsTransactionMode: 'each',
     synchronize: false,
     logging: ['error'],
-    extra: { max: database.poolSize, connectionTimeoutMillis: 5000 },
+    // Unqualified names resolve in the configured schema (a replay builds a projection in its own).
+    extra: { max: database.poolSize, connectionTimeoutMillis: 5000, options: `-c search_path=${database.schema}` },
   };
 }

@@ -5,6 +5,11 @@
  */
 export const PROJECTION_CHANNEL = 'mx_projection';
 
+/** The channel of the projection in `schema` (a replay's projection never wakes the live services). */
+export function projectionChannel(schema: string): string {
+  return schema === 'public' ? PROJECTION_CHANNEL : `${PROJECTION_CHANNEL}_${schema}`;
+}
+
 export interface ProjectionChange {
   readonly topic: string;
   readonly partition: number;

@@ -1,6 +1,6 @@
 import type { AppConfig } from '@mx/config';
 import { PostgresListener, type ListenerLogger } from './postgres-listener.js';
-import { decodeProjectionChange, PROJECTION_CHANNEL, type ProjectionChange } from './projection-changes.js';
+import { decodeProjectionChange, projectionChannel, type ProjectionChange } from './projection-changes.js';
 
 /** A change the projector committed, or `resync` after a reconnect (changes may have been missed). */
 export type ProjectionEvent = { readonly kind: 'change'; readonly change: ProjectionChange } | { readonly kind: 'resync' };
@@ -16,7 +16,7 @@ export class ProjectionFollower {
   constructor(database: AppConfig['database'], logger: ListenerLogger) {
     this.listener = new PostgresListener(
       database,
-      PROJECTION_CHANNEL,
+      projectionChannel(database.schema),
       (payload) => {
         const change = decodeProjectionChange(payload);
         if (!change) {

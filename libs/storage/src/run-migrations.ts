@@ -11,6 +11,7 @@ export async function runMigrations(database: AppConfig['database']): Promise<st
   const lockHolder = dataSource.createQueryRunner();
   try {
     await lockHolder.connect();
+    await lockHolder.query(`CREATE SCHEMA IF NOT EXISTS "${database.schema}"`);
     await lockHolder.query(`SELECT pg_advisory_lock($1)`, [MIGRATION_LOCK_KEY]);
     const applied = await dataSource.runMigrations({ transaction: 'each' });
     return applied.map((migration) => migration.name);

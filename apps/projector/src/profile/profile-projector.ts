@@ -4,7 +4,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '@mx/config';
 import type { RecordBatch } from '@mx/event-log';
 import { decodeProfileEvent, type ProfileEvent, UndecodableEventError } from '@mx/events';
-import { encodeProjectionChange, PROJECTION_CHANNEL } from '@mx/storage';
+import { encodeProjectionChange, projectionChannel } from '@mx/storage';
 import { DeadLetters } from '../dead-letters.js';
 import { PartitionPositions } from '../partition-positions.js';
 import { ProjectorMetrics } from '../projector-metrics.js';
@@ -55,7 +55,7 @@ export class ProfileProjector {
           ? []
           : await manager.query(`SELECT DISTINCT room_id FROM memberships WHERE user_id = ANY($1) AND membership = 'join'`, [changedUsers]);
       await manager.query('SELECT pg_notify($1, $2)', [
-        PROJECTION_CHANNEL,
+        projectionChannel(this.config.database.schema),
         encodeProjectionChange({
           topic: batch.topic,
           partition: batch.partition,

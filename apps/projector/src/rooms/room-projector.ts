@@ -1,9 +1,10 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '@mx/config';
 import { PinoLogger } from 'nestjs-pino';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { RecordBatch } from '@mx/event-log';
 import { decodeRoomLogEntry, type RoomLogEntry, UndecodableEventError } from '@mx/events';
-import { encodeProjectionChange, loadRoomStates, PROJECTION_CHANNEL } from '@mx/storage';
+import { encodeProjectionChange, loadRoomStates, projectionChannel } from '@mx/storage';
 import { DeadLetters } from '../dead-letters.js';
 import { PartitionPositions } from '../partition-positions.js';
 import { ProjectorMetrics } from '../projector-metrics.js';
@@ -23,6 +24,7 @@ export class RoomProjector {
     private readonly metrics: ProjectorMetrics,
     private readonly deadLetters: DeadLetters,
     private readonly logger: PinoLogger,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.logger.setContext(RoomProjector.name);
   }
@@ -53,7 +55,7 @@ export class RoomProjector {
       const newPosition = fresh[fresh.length - 1]!.offset + 1;
       await this.positions.advance(manager, batch.topic, batch.partition, newPosition);
       await manager.query('SELECT pg_notify($1, $2)', [
-        PROJECTION_CHANNEL,
+        projectionChannel(this.config.database.schema),
         encodeProjectionChange({
           topic: batch.topic,
           partition: batch.partition,

@@ -36,6 +36,12 @@ export class KafkajsAdmin implements EventLogAdmin {
     return topics.map((name) => metadata.find((topic) => topic.name === name)?.partitions.length ?? 0);
   }
 
+  async endOffsets(topic: string): Promise<number[]> {
+    await this.connect();
+    const offsets = await this.admin.fetchTopicOffsets(topic);
+    return [...offsets].sort((a, b) => a.partition - b.partition).map((entry) => Number(entry.high));
+  }
+
   async deleteTopics(topics: readonly string[]): Promise<void> {
     if (topics.length === 0) return;
     await this.connect();
