@@ -10,8 +10,8 @@ const config = loadConfigOrExit(PROJECTOR_DEFAULTS);
 const app = await createHttpService(ProjectorModule, config);
 const consumer = app.get<EventLogConsumerFactory>(EVENT_LOG_CONSUMER_FACTORY)({
   groupId: config.projector.groupId,
-  sessionTimeoutMs: 30_000,
-  heartbeatIntervalMs: 3000,
+  sessionTimeoutMs: config.projector.sessionTimeoutMs,
+  heartbeatIntervalMs: Math.max(500, Math.floor(config.projector.sessionTimeoutMs / 10)),
   maxBytesPerPartition: 1024 * 1024,
 });
 // Consumption resumes where the projection stands (not where the group last committed): on every

@@ -22,7 +22,7 @@ export interface AppConfig {
     readonly partitions: number;
     readonly replicationFactor: number;
   };
-  readonly projector: { readonly groupId: string };
+  readonly projector: { readonly groupId: string; readonly sessionTimeoutMs: number };
   readonly registration: { readonly mode: 'open' | 'token' | 'disabled'; readonly sharedSecret?: string };
   readonly profile: {
     /** When set, the only fields users may set; takes precedence over disallowedFields. */

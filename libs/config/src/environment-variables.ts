@@ -116,6 +116,13 @@ export class EnvironmentVariables {
   @IsString()
   MX_PROJECTOR_GROUP_ID?: string;
 
+  /** How long the group waits for a silent projector before handing its partitions to the others. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(6000)
+  @Max(300_000)
+  MX_PROJECTOR_SESSION_TIMEOUT_MS = 10_000;
+
   /** `open`: anyone may register; `token`: registration needs MX_REGISTRATION_SHARED_SECRET; `disabled`. */
   @IsIn(['open', 'token', 'disabled'])
   MX_REGISTRATION_MODE: 'open' | 'token' | 'disabled' = 'disabled';

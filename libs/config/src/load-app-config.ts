@@ -71,7 +71,7 @@ export function toAppConfig(env: EnvironmentVariables, defaults: ServiceDefaults
       partitions: env.MX_TOPIC_PARTITIONS,
       replicationFactor: env.MX_TOPIC_REPLICATION_FACTOR,
     },
-    projector: { groupId: env.MX_PROJECTOR_GROUP_ID ?? `${prefix}.projector` },
+    projector: { groupId: env.MX_PROJECTOR_GROUP_ID ?? `${prefix}.projector`, sessionTimeoutMs: env.MX_PROJECTOR_SESSION_TIMEOUT_MS },
     registration: {
       mode: env.MX_REGISTRATION_MODE,
       ...(env.MX_REGISTRATION_SHARED_SECRET === undefined ? {} : { sharedSecret: env.MX_REGISTRATION_SHARED_SECRET }),

@@ -80,8 +80,8 @@ let goal = await targets();
 const started = Date.now();
 const consumer = app.get<EventLogConsumerFactory>(EVENT_LOG_CONSUMER_FACTORY)({
   groupId: `${config.projector.groupId}.${schema}`,
-  sessionTimeoutMs: 30_000,
-  heartbeatIntervalMs: 3000,
+  sessionTimeoutMs: config.projector.sessionTimeoutMs,
+  heartbeatIntervalMs: Math.max(500, Math.floor(config.projector.sessionTimeoutMs / 10)),
   maxBytesPerPartition: 1024 * 1024,
 });
 await consumer.start({ topics, onBatch: (batch) => projectors[batch.topic]!(batch) });

@@ -10,6 +10,9 @@ export function createKafkaClient(options: KafkaConnectionOptions, logger: Event
     ...(options.sasl ? { sasl: { ...options.sasl } as SASLOptions } : {}),
     connectionTimeout: options.connectionTimeoutMs,
     requestTimeout: options.requestTimeoutMs,
+    // Short backoffs (kafkajs waits up to 30 s by default): writes fail fast while the broker is
+    // away, and producers and consumers are back within seconds of its return.
+    retry: { initialRetryTime: 200, retries: 5, maxRetryTime: 2000 },
     logLevel: logLevel.WARN,
     logCreator:
       () =>

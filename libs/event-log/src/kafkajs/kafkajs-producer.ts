@@ -21,6 +21,8 @@ export class KafkajsProducer implements EventLogProducer {
       allowAutoTopicCreation: false,
       // Records carry explicit partitions (see append); this only silences kafkajs's v2 notice.
       createPartitioner: Partitioners.DefaultPartitioner,
+      // Fail fast when the broker is away: the client gets a 503 within seconds, never a hung request.
+      retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 },
     });
   }
 
