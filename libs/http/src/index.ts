@@ -11,3 +11,4 @@ export * from './observability.module.js';
 export * from './database-readiness.probe.js';
 export * from './start-http-service.js';
 export * from './load-config-or-exit.js';
+export * from './dependency-unavailable.js';

@@ -37,7 +37,6 @@ export async function createHttpService(module: Type<unknown>, config: AppConfig
   fastify.addHook('onRoute', (route) => routes.add(route.method, route.url));
   installJsonBodyParser(fastify, config.http.bodyLimitBytes);
 
-  // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- Nest types its options as a class
   const app = await NestFactory.create<NestFastifyApplication>(module, adapter, { bufferLogs: true, bodyParser: false });
   app.useLogger(app.get(Logger));
   app.flushLogs();
