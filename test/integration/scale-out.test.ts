@@ -95,7 +95,7 @@ describe('scale-out', () => {
     const parked = syncBody(alice, syncB.url, `filter=${filter}&since=${token}&timeout=120000`);
     // Let the request reach the replica before it is told to stop.
     await request('GET', `${CLIENT_V3}/sync?filter=${filter}&since=${token}&timeout=0`, { token: alice.accessToken, baseUrl: syncB.url });
-    const [answered, code] = await Promise.all([parked, syncB.stop()]);
+    const [answered, code] = await Promise.all([parked, syncB.stop(25_000)]);
     expect(code).toBe(0);
     expect(answered.next_batch).toMatch(/^m1_/);
     const next = await syncBody(alice, undefined, `filter=${filter}&since=${answered.next_batch}&timeout=0`);

@@ -6,6 +6,7 @@ import { StorageModule } from '@mx/storage';
 import { ConsumerReadinessProbe } from './consumer-readiness.probe.js';
 import { ProfileProjectionController } from './profile/profile-projection.controller.js';
 import { ProfileProjector } from './profile/profile-projector.js';
+import { BatchTransaction } from './batch-transaction.js';
 import { DeadLetters } from './dead-letters.js';
 import { PartitionPositions } from './partition-positions.js';
 import { ProjectorMetrics } from './projector-metrics.js';
@@ -22,6 +23,6 @@ import { PROJECTOR_DEFAULTS } from './projector.defaults.js';
     EventLogModule,
   ],
   controllers: [ProfileProjectionController, RoomProjectionController],
-  providers: [PartitionPositions, ProjectorMetrics, DeadLetters, ProfileProjector, RoomProjector],
+  providers: [PartitionPositions, ProjectorMetrics, DeadLetters, BatchTransaction, ProfileProjector, RoomProjector],
 })
 export class ProjectorModule {}

@@ -1,74 +1,40 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { PinoLogger } from 'nestjs-pino';
-import { DataSource, type EntityManager } from 'typeorm';
+import type { EntityManager } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '@mx/config';
 import type { RecordBatch } from '@mx/event-log';
-import { decodeProfileEvent, type ProfileEvent, UndecodableEventError } from '@mx/events';
-import { encodeProjectionChange, projectionChannel } from '@mx/storage';
-import { DeadLetters } from '../dead-letters.js';
-import { PartitionPositions } from '../partition-positions.js';
+import { decodeProfileEvent } from '@mx/events';
+import { BatchTransaction } from '../batch-transaction.js';
 import { ProjectorMetrics } from '../projector-metrics.js';
 import { foldProfileEvents, type ProfileFold } from './fold-profile-events.js';
 
 /**
- * Applies batches of the profile topic to `profile_fields`. One transaction per partition batch
- * holds the rows, the rejections, the partition's new position and the change notification, so
- * each event takes effect exactly once: the stored position is locked and records below it are
- * skipped.
+ * Applies batches of the profile topic to `profile_fields`, deterministically (the size limit is
+ * decided in log order; rejections are recorded), inside the shared exactly-once batch
+ * transaction.
  */
 @Injectable()
 export class ProfileProjector {
   constructor(
-    private readonly dataSource: DataSource,
-    private readonly positions: PartitionPositions,
+    private readonly batches: BatchTransaction,
     private readonly metrics: ProjectorMetrics,
-    private readonly deadLetters: DeadLetters,
-    private readonly logger: PinoLogger,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {
-    this.logger.setContext(ProfileProjector.name);
-  }
+  ) {}
 
-  async applyBatch(batch: RecordBatch): Promise<void> {
-    const committed = await this.dataSource.transaction(async (manager): Promise<number | undefined> => {
-      const nextOffset = await this.positions.lock(manager, batch.topic, batch.partition);
-      const fresh = batch.records.filter((record) => record.offset >= nextOffset);
-      if (fresh.length === 0 || batch.isStale()) return undefined;
-      const events: { offset: number; event: ProfileEvent }[] = [];
-      for (const record of fresh) {
-        try {
-          events.push({ offset: record.offset, event: decodeProfileEvent(record.value) });
-        } catch (error) {
-          if (!(error instanceof UndecodableEventError)) throw error;
-          await this.deadLetters.record(manager, batch.topic, batch.partition, record, error.message);
-        }
-      }
+  applyBatch(batch: RecordBatch): Promise<void> {
+    return this.batches.run(batch, decodeProfileEvent, async (manager, entries) => {
+      const events = entries.map(({ offset, entry }) => ({ offset, event: entry }));
       const users = [...new Set(events.map(({ event }) => event.user_id))];
       const fold = foldProfileEvents(await this.currentProfiles(manager, users), events, this.config.profile.maxBytes);
       await this.write(manager, batch, fold);
-      const newPosition = fresh[fresh.length - 1]!.offset + 1;
-      await this.positions.advance(manager, batch.topic, batch.partition, newPosition);
+      for (const rejection of fold.rejected) this.metrics.rejected.inc({ topic: batch.topic, reason: rejection.reason });
       const changedUsers = [...new Set(fold.changes.map((change) => change.userId))];
       // The rooms the changed users are in, so the sync API wakes their co-members' long-polls.
       const rooms: { room_id: string }[] =
         changedUsers.length === 0
           ? []
           : await manager.query(`SELECT DISTINCT room_id FROM memberships WHERE user_id = ANY($1) AND membership = 'join'`, [changedUsers]);
-      await manager.query('SELECT pg_notify($1, $2)', [
-        projectionChannel(this.config.database.schema),
-        encodeProjectionChange({
-          topic: batch.topic,
-          partition: batch.partition,
-          nextOffset: newPosition,
-          users: changedUsers,
-          rooms: rooms.map((row) => row.room_id),
-        }),
-      ]);
-      this.metrics.applied.inc({ topic: batch.topic }, fresh.length);
-      for (const rejection of fold.rejected) this.metrics.rejected.inc({ topic: batch.topic, reason: rejection.reason });
-      return newPosition;
+      return { users: changedUsers, rooms: rooms.map((row) => row.room_id) };
     });
-    if (committed !== undefined) this.positions.remember(batch.topic, batch.partition, committed);
   }
 
   private async currentProfiles(manager: EntityManager, users: readonly string[]): Promise<Map<string, Map<string, unknown>>> {

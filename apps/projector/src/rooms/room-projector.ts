@@ -1,12 +1,9 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { APP_CONFIG, type AppConfig } from '@mx/config';
-import { PinoLogger } from 'nestjs-pino';
-import { DataSource, type EntityManager } from 'typeorm';
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import type { RecordBatch } from '@mx/event-log';
-import { decodeRoomLogEntry, type RoomLogEntry, UndecodableEventError } from '@mx/events';
-import { encodeProjectionChange, loadRoomStates, projectionChannel } from '@mx/storage';
-import { DeadLetters } from '../dead-letters.js';
-import { PartitionPositions } from '../partition-positions.js';
+import { decodeRoomLogEntry } from '@mx/events';
+import { loadRoomStates } from '@mx/storage';
+import { BatchTransaction } from '../batch-transaction.js';
 import { ProjectorMetrics } from '../projector-metrics.js';
 import { foldRoomEntries, type RoomFold } from './fold-room-entries.js';
 
@@ -19,56 +16,26 @@ import { foldRoomEntries, type RoomFold } from './fold-room-entries.js';
 @Injectable()
 export class RoomProjector {
   constructor(
-    private readonly dataSource: DataSource,
-    private readonly positions: PartitionPositions,
+    private readonly batches: BatchTransaction,
     private readonly metrics: ProjectorMetrics,
-    private readonly deadLetters: DeadLetters,
-    private readonly logger: PinoLogger,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {
-    this.logger.setContext(RoomProjector.name);
-  }
+  ) {}
 
-  async applyBatch(batch: RecordBatch): Promise<void> {
-    const committed = await this.dataSource.transaction(async (manager): Promise<number | undefined> => {
-      const nextOffset = await this.positions.lock(manager, batch.topic, batch.partition);
-      const fresh = batch.records.filter((record) => record.offset >= nextOffset);
-      if (fresh.length === 0 || batch.isStale()) return undefined;
-      const entries: { offset: number; entry: RoomLogEntry }[] = [];
-      for (const record of fresh) {
-        try {
-          entries.push({ offset: record.offset, entry: decodeRoomLogEntry(record.value) });
-        } catch (error) {
-          if (!(error instanceof UndecodableEventError)) throw error;
-          await this.deadLetters.record(manager, batch.topic, batch.partition, record, error.message);
-        }
-      }
+  applyBatch(batch: RecordBatch): Promise<void> {
+    return this.batches.run(batch, decodeRoomLogEntry, async (manager, entries) => {
       const rooms = [...new Set(entries.map(({ entry }) => entry.room_id))];
       const users = [
         ...new Set(
           entries.flatMap(({ entry }) => (entry.type === 'room.event' ? [entry.event.sender, entry.event.state_key] : [entry.user_id])),
         ),
       ];
-      const query = manager.query.bind(manager);
-      const fold = foldRoomEntries(await loadRoomStates(query, rooms, users), entries);
+      const fold = foldRoomEntries(await loadRoomStates(manager.query.bind(manager), rooms, users), entries);
       await this.write(manager, batch, fold);
-      const newPosition = fresh[fresh.length - 1]!.offset + 1;
-      await this.positions.advance(manager, batch.topic, batch.partition, newPosition);
-      await manager.query('SELECT pg_notify($1, $2)', [
-        projectionChannel(this.config.database.schema),
-        encodeProjectionChange({
-          topic: batch.topic,
-          partition: batch.partition,
-          nextOffset: newPosition,
-          rooms: [...new Set(fold.accepted.map(({ event }) => event.room_id))],
-          users: [...new Set(fold.memberships.map((change) => change.userId))],
-        }),
-      ]);
-      this.metrics.applied.inc({ topic: batch.topic }, fresh.length);
       for (const rejection of fold.rejected) this.metrics.rejected.inc({ topic: batch.topic, reason: rejection.reason.split(' ')[0] });
-      return newPosition;
+      return {
+        rooms: [...new Set(fold.accepted.map(({ event }) => event.room_id))],
+        users: [...new Set(fold.memberships.map((change) => change.userId))],
+      };
     });
-    if (committed !== undefined) this.positions.remember(batch.topic, batch.partition, committed);
   }
 
   private async write(manager: EntityManager, batch: RecordBatch, fold: RoomFold): Promise<void> {

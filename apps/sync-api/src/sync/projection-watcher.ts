@@ -75,6 +75,7 @@ export class ProjectionWatcher implements OnModuleInit, BeforeApplicationShutdow
 
   /** Runs before the HTTP server closes, which waits for in-flight requests: release the long-polls first. */
   beforeApplicationShutdown(): void {
+    this.logger.info({ parked: this.waiters.size }, 'shutting down: answering parked long-polls');
     this.draining = true;
     this.wakeAll();
   }
