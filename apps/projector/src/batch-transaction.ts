@@ -64,6 +64,10 @@ export class BatchTransaction {
       this.metrics.applied.inc({ topic: batch.topic }, fresh.length);
       return newPosition;
     });
-    if (committed !== undefined) this.positions.remember(batch.topic, batch.partition, committed);
+    if (committed === undefined) return;
+    this.positions.remember(batch.topic, batch.partition, committed);
+    this.metrics.batchSize.observe({ topic: batch.topic }, batch.records.length);
+    this.metrics.latency.observe({ topic: batch.topic }, Math.max(0, Date.now() - (batch.records[0]?.timestamp ?? Date.now())) / 1000);
+    this.metrics.lag.set({ topic: batch.topic, partition: String(batch.partition) }, Math.max(0, batch.highWatermark - committed));
   }
 }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Counter, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** The projector's counters, shared by its projections. */
 @Injectable()
@@ -7,6 +7,9 @@ export class ProjectorMetrics {
   readonly applied: Counter;
   readonly rejected: Counter;
   readonly undecodable: Counter;
+  readonly batchSize: Histogram;
+  readonly latency: Histogram;
+  readonly lag: Gauge;
 
   constructor(registry: Registry) {
     this.applied = new Counter({
@@ -19,6 +22,26 @@ export class ProjectorMetrics {
       name: 'mx_projector_events_rejected_total',
       help: 'Events refused by validation',
       labelNames: ['topic', 'reason'],
+      registers: [registry],
+    });
+    this.batchSize = new Histogram({
+      name: 'mx_projector_batch_records',
+      help: 'Records per applied partition batch',
+      labelNames: ['topic'],
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000],
+      registers: [registry],
+    });
+    this.latency = new Histogram({
+      name: 'mx_projector_latency_seconds',
+      help: 'From a record being appended to its batch being committed',
+      labelNames: ['topic'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    });
+    this.lag = new Gauge({
+      name: 'mx_projector_consumer_lag',
+      help: 'Records in the partition not yet applied, as of the last batch',
+      labelNames: ['topic', 'partition'],
       registers: [registry],
     });
     this.undecodable = new Counter({

@@ -39,6 +39,8 @@ export interface RecordBatch {
   readonly topic: string;
   readonly partition: number;
   readonly records: readonly ConsumedRecord[];
+  /** The partition's end (next offset to be written) when the batch was fetched: lag = end − next. */
+  readonly highWatermark: number;
   /** True once this consumer no longer owns the partition (revoked, rebalancing or stopping). */
   isStale(): boolean;
 }

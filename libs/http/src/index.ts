@@ -12,3 +12,4 @@ export * from './database-readiness.probe.js';
 export * from './start-http-service.js';
 export * from './load-config-or-exit.js';
 export * from './dependency-unavailable.js';
+export * from './http-metrics.js';

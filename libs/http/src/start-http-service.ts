@@ -3,6 +3,8 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger, PinoLogger } from 'nestjs-pino';
 import type { AppConfig } from '@mx/config';
+import { Registry } from 'prom-client';
+import { installHttpMetrics } from './http-metrics.js';
 import { installJsonBodyParser } from './json-body-parser.js';
 import { LifecycleState } from './lifecycle-state.js';
 import { MatrixExceptionFilter } from './matrix-exception.filter.js';
@@ -44,6 +46,7 @@ export async function createHttpService(module: Type<unknown>, config: AppConfig
   app.useGlobalFilters(new MatrixExceptionFilter(routes, await app.resolve(PinoLogger)));
   app.useGlobalPipes(matrixValidationPipe());
   app.enableShutdownHooks();
+  installHttpMetrics(fastify, app.get(Registry));
   return app;
 }
 

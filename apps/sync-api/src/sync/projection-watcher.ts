@@ -1,5 +1,6 @@
 import { type BeforeApplicationShutdown, Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
+import { Counter, Gauge, Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '@mx/config';
 import { EVENT_LOG_ADMIN, type EventLogAdmin } from '@mx/event-log';
@@ -33,13 +34,26 @@ export class ProjectionWatcher implements OnModuleInit, BeforeApplicationShutdow
   private readonly waiters = new Set<Waiter>();
   private follower: ProjectionFollower | undefined;
 
+  private readonly wakeups: Counter;
+
   constructor(
+    registry: Registry,
     private readonly dataSource: DataSource,
     @Inject(EVENT_LOG_ADMIN) private readonly admin: EventLogAdmin,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly logger: PinoLogger,
   ) {
     this.logger.setContext(ProjectionWatcher.name);
+    const waiters = this.waiters;
+    new Gauge({
+      name: 'mx_sync_parked_long_polls',
+      help: 'Long-polls waiting for a change',
+      registers: [registry],
+      collect() {
+        this.set(waiters.size);
+      },
+    });
+    this.wakeups = new Counter({ name: 'mx_sync_wakeups_total', help: 'Long-polls woken by a projector commit', registers: [registry] });
   }
 
   async onModuleInit(): Promise<void> {
@@ -126,6 +140,7 @@ export class ProjectionWatcher implements OnModuleInit, BeforeApplicationShutdow
     this.advance(change);
     for (const waiter of this.waiters) {
       if (concerns(change, waiter.interest)) {
+        this.wakeups.inc();
         this.waiters.delete(waiter);
         waiter.wake();
       }

@@ -52,6 +52,7 @@ export class KafkajsConsumer implements EventLogConsumer {
         await options.onBatch({
           topic: batch.topic,
           partition: batch.partition,
+          highWatermark: Number(batch.highWatermark),
           records: batch.messages.map((message) => ({
             offset: Number(message.offset),
             key: message.key === null ? null : message.key.toString('utf8'),
