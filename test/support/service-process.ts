@@ -66,6 +66,15 @@ export class ServiceProcess {
     throw new Error(`${this.name} not ready after ${timeoutMs} ms; see ${this.logFile}`);
   }
 
+  /** SIGKILL: the process dies at once, wherever it is (mid-batch included). */
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null || !this.exited) return;
+    child.kill('SIGKILL');
+    await this.exited;
+    rmSync(this.pidFile, { force: true });
+  }
+
   /** SIGTERM, then SIGKILL if it has not exited within `graceMs`. */
   async stop(graceMs = 10_000): Promise<number | null> {
     const child = this.child;
