@@ -18,6 +18,10 @@ const CLIENT_V3 = '/_matrix/client/v3';
 const USERS_SECTION = 'org.matrix.msc4429.users';
 
 type Field = (typeof FIELDS)[number];
+
+/** An order-independent text of a user → field → value view, to compare two views. */
+const canonical = (view: ReadonlyMap<string, ReadonlyMap<string, unknown>>): string =>
+  JSON.stringify([...view].map(([user, fields]) => [user, [...fields].map((entry) => JSON.stringify(entry)).sort()]).sort());
 type Op =
   | { kind: 'set'; user: number; field: Field; value: string | number | null }
   | { kind: 'delete'; user: number; field: Field }
@@ -102,7 +106,8 @@ describe('MSC4429 model', () => {
             return visible;
           };
 
-          const syncOnce = async (index: number, client: Client | undefined, fields: readonly Field[]): Promise<Client> => {
+          /** One /sync: every response is checked for leaks and unrequested fields, then folded. */
+          const syncStep = async (index: number, client: Client | undefined, fields: readonly Field[]): Promise<Client> => {
             const filter = encodeURIComponent(JSON.stringify({ 'org.matrix.msc4429.profile_fields': { ids: fields } }));
             const since = client ? `&since=${client.token}` : '';
             const response = await request<Record<string, unknown> & { next_batch: string }>(
@@ -125,15 +130,35 @@ describe('MSC4429 model', () => {
             const next: Client = client ?? { fields, token: '', view: new Map() };
             next.token = response.body.next_batch;
             fold(next, section);
-            // The folded view equals the truth for every visible user, and holds no one else.
+            return next;
+          };
+          /** The folded view equals the truth for every visible user, and holds no one else. */
+          const viewOf = (index: number, client: Client) => {
             const expected = new Map<string, Map<string, unknown>>();
-            for (const other of visible) {
-              const truth = new Map([...profiles[other]!].filter(([name, value]) => fields.includes(name as Field) && value !== null));
+            for (const other of visibleTo(index)) {
+              const truth = new Map(
+                [...profiles[other]!].filter(([name, value]) => client.fields.includes(name as Field) && value !== null),
+              );
               if (truth.size > 0) expected.set(users[other]!.userId, truth);
             }
-            const seen = new Map([...next.view].filter(([, profile]) => profile.size > 0));
+            return { seen: new Map([...client.view].filter(([, profile]) => profile.size > 0)), expected };
+          };
+          /**
+           * Syncs until the view equals the truth (bounded): a sync API replica hears of a commit a
+           * moment after the writer answered, so a sync right after a write may not carry it yet —
+           * the next one must.
+           */
+          const syncOnce = async (index: number, client: Client | undefined, fields: readonly Field[]): Promise<Client> => {
+            let current = await syncStep(index, client, fields);
+            for (let attempt = 0; attempt < 20; attempt++) {
+              const { seen, expected } = viewOf(index, current);
+              if (canonical(seen) === canonical(expected)) break;
+              await new Promise((resolve) => setTimeout(resolve, 100));
+              current = await syncStep(index, current, fields);
+            }
+            const { seen, expected } = viewOf(index, current);
             expect(seen).toEqual(expected);
-            return next;
+            return current;
           };
 
           // A dense start: everyone shares room 0 and has every field set, so that the random
