@@ -50,9 +50,22 @@ export async function createHttpService(module: Type<unknown>, config: AppConfig
   return app;
 }
 
+/** How long a graceful shutdown may take before the process exits anyway. */
+const SHUTDOWN_DEADLINE_MS = 20_000;
+
 /** Listens, and on SIGTERM/SIGINT turns readiness false before Nest closes everything. */
 export async function listen(app: NestFastifyApplication, config: AppConfig): Promise<void> {
   const lifecycle = app.get(LifecycleState);
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.prependListener(signal, () => lifecycle.beginDraining());
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.prependListener(signal, () => {
+      lifecycle.beginDraining();
+      // Shutdown is bounded: a dependency that never answers (a broker that is down) must not keep
+      // the process alive (a stale consumer-group member would hold its partitions meanwhile).
+      setTimeout(() => {
+        process.stderr.write(`shutdown did not finish within ${SHUTDOWN_DEADLINE_MS} ms; exiting\n`);
+        process.exit(1);
+      }, SHUTDOWN_DEADLINE_MS).unref();
+    });
+  }
   await app.listen({ port: config.http.port, host: config.http.host });
 }

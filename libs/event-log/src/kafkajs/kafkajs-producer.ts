@@ -21,8 +21,10 @@ export class KafkajsProducer implements EventLogProducer {
       allowAutoTopicCreation: false,
       // Records carry explicit partitions (see append); this only silences kafkajs's v2 notice.
       createPartitioner: Partitioners.DefaultPartitioner,
-      // Fail fast when the broker is away: the client gets a 503 within seconds, never a hung request.
-      retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 },
+      // Retries stay unlimited (as idempotence requires): giving up on a request the broker may
+      // have written would let a later record reuse its sequence number and be dropped as a
+      // duplicate. Callers get a deadline instead (see append).
+      retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 200, maxRetryTime: 2000 },
     });
   }
 
@@ -40,8 +42,22 @@ export class KafkajsProducer implements EventLogProducer {
     await this.producer.disconnect();
   }
 
-  async append(topic: string, records: readonly LogRecord[]): Promise<LogPosition[]> {
-    if (records.length === 0) return [];
+  /**
+   * Rejects when the broker has not acknowledged within the ack timeout (the caller answers 503:
+   * the outcome is unknown, the records may still be written, in order, once the broker is back).
+   */
+  append(topic: string, records: readonly LogRecord[]): Promise<LogPosition[]> {
+    if (records.length === 0) return Promise.resolve([]);
+    const sending = this.send(topic, records);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`Kafka did not acknowledge within ${this.ackTimeoutMs} ms`)), this.ackTimeoutMs);
+    });
+    sending.catch(() => undefined).finally(() => clearTimeout(timer));
+    return Promise.race([sending, deadline]);
+  }
+
+  private async send(topic: string, records: readonly LogRecord[]): Promise<LogPosition[]> {
     await this.connect();
     const partitions = await this.partitionCount(topic);
     const assigned = records.map((record) => partitionForKey(record.key, partitions));
