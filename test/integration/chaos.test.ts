@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CLIENT_V3, extraService, profilePath } from '../support/accounts.js';
 import { type MatrixResponse, request } from '../support/matrix-client.js';
+import { freshDatabase, type OwnBroker, setUpFor, startOwnBroker } from '../support/own-infra.js';
 import type { ServiceProcess } from '../support/service-process.js';
 
 /**
@@ -30,13 +30,7 @@ type Section = Record<string, { profile_updates: Record<string, unknown> | null 
 describe('scale-out under failures', () => {
   const stack = inject('stack');
   const base = stack.portBase + 200;
-  const kafkaEnv = {
-    ...process.env,
-    MX_LOCAL_DIR: join(root, '.local', `test-chaos-${stack.portBase}`),
-    MX_KAFKA_PORT: String(base),
-    MX_KAFKA_CONTROLLER_PORT: String(base + 1),
-  };
-  const kafka = (command: string) => run('bash', ['deploy/local/kafka.sh', command], { cwd: root, env: kafkaEnv, timeout: 60_000 });
+  let broker: OwnBroker;
   const database = `matrix_test_chaos_${stack.portBase}`;
   const env: Record<string, string> = {
     ...stack.env,
@@ -51,20 +45,11 @@ describe('scale-out under failures', () => {
   const projectors: ServiceProcess[] = [];
   const syncs: ServiceProcess[] = [];
   const all = () => [...writers, ...projectors, ...syncs];
-  const psql = (sql: string) =>
-    run('bash', ['deploy/local/postgres.sh', 'psql', '-d', 'matrix', '-v', 'ON_ERROR_STOP=1', '-qtA', '-c', sql], { cwd: root });
 
   beforeAll(async () => {
-    const libs = join(kafkaEnv.MX_LOCAL_DIR, 'kafka', 'libs');
-    if (!existsSync(libs)) {
-      mkdirSync(join(kafkaEnv.MX_LOCAL_DIR, 'kafka'), { recursive: true });
-      cpSync(join(root, '.local', 'kafka', 'libs'), libs, { recursive: true });
-    }
-    await kafka('reset');
-    await kafka('start');
-    await psql(`DROP DATABASE IF EXISTS ${database}`);
-    await psql(`CREATE DATABASE ${database}`);
-    await run(process.execPath, ['dist/apps/ops/src/main.js', 'setup'], { cwd: root, env: { ...process.env, ...env } });
+    broker = await startOwnBroker('chaos', 200);
+    await freshDatabase(database);
+    await setUpFor(env);
     for (let index = 0; index < 2; index++) writers.push(extraService('writer', `chaos-writer-${index}`, 202 + index, env));
     for (let index = 0; index < 3; index++) projectors.push(extraService('projector', `chaos-projector-${index}`, 204 + index, env));
     for (let index = 0; index < 2; index++) syncs.push(extraService('sync-api', `chaos-sync-${index}`, 207 + index, env));
@@ -74,7 +59,7 @@ describe('scale-out under failures', () => {
 
   afterAll(async () => {
     await Promise.all(all().map((service) => service.stop()));
-    await kafka('stop');
+    await broker.stop();
   }, 60_000);
 
   it('keeps every acknowledged write, matches a replay, and every client’s view equals the truth', async () => {
@@ -205,14 +190,14 @@ describe('scale-out under failures', () => {
         await syncs[0]!.waitReady();
       },
       32: async () => {
-        await kafka('stop');
+        await broker.stop();
         const during = await request('PUT', profilePath(users[1]!.userId, 'm.tz'), {
           ...writer(1),
           token: users[1]!.token,
           body: { 'm.tz': 'Asia/Tokyo' },
         });
         expect(during.status).toBe(503);
-        await kafka('start');
+        await broker.start();
         // That write's outcome is unknown (it may still land once the broker is back): settle the field.
         await setField(1, 'm.tz', 'UTC', 1);
       },

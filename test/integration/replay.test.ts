@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { CLIENT_V3, expectStatus, extraService, profilePath } from '../support/accounts.js';
 import { request } from '../support/matrix-client.js';
+import { freshDatabase, psql, setUpFor } from '../support/own-infra.js';
 import type { ServiceProcess } from '../support/service-process.js';
 
 /**
@@ -21,8 +22,6 @@ describe('projection replay', () => {
   let writer: ServiceProcess;
   let projector: ServiceProcess;
 
-  const psql = (sql: string, db = 'matrix') =>
-    run('bash', ['deploy/local/postgres.sh', 'psql', '-d', db, '-v', 'ON_ERROR_STOP=1', '-qtA', '-c', sql], { cwd: root });
   const replay = async (mode: 'verify' | 'rebuild'): Promise<{ code: number; stdout: string }> => {
     try {
       const { stdout } = await run(process.execPath, ['dist/apps/projector/src/replay/main.js', mode], {
@@ -38,9 +37,8 @@ describe('projection replay', () => {
   };
 
   beforeAll(async () => {
-    await psql(`DROP DATABASE IF EXISTS ${database}`);
-    await psql(`CREATE DATABASE ${database}`);
-    await run(process.execPath, ['dist/apps/ops/src/main.js', 'setup'], { cwd: root, env: { ...process.env, ...env } });
+    await freshDatabase(database);
+    await setUpFor(env);
     writer = extraService('writer', 'writer-replay', 151, env);
     projector = extraService('projector', 'projector-replay', 152, env);
     writer.start();
