@@ -37,6 +37,11 @@ export default defineConfig({
       },
       {
         ...shared,
+        // The Helm chart and the container image: rendered, validated and read offline (helm is built once, hence the long hook).
+        test: { name: 'deploy', include: ['test/deploy/**/*.test.ts'], environment: 'node', testTimeout: 60_000, hookTimeout: 600_000 },
+      },
+      {
+        ...shared,
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],

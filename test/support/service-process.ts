@@ -13,12 +13,14 @@ export class ServiceProcess {
     private readonly env: Readonly<Record<string, string>>,
     private readonly logFile: string,
     readonly url: string,
+    /** Node's own options, before the entry point. */
+    private readonly nodeOptions: readonly string[] = ['--enable-source-maps'],
   ) {}
 
   start(): void {
     mkdirSync(dirname(this.logFile), { recursive: true });
     const log = createWriteStream(this.logFile, { flags: 'a' });
-    const child = spawn(process.execPath, ['--enable-source-maps', this.entry], {
+    const child = spawn(process.execPath, [...this.nodeOptions, this.entry], {
       env: { ...process.env, ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

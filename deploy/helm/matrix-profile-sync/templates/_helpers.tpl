@@ -1,0 +1,204 @@
+{{/* Names */}}
+{{- define "mps.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "mps.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* "<fullname>-<component>", e.g. release-matrix-profile-sync-writer. Call with (dict "root" $ "component" "writer"). */}}
+{{- define "mps.componentName" -}}
+{{- printf "%s-%s" (include "mps.fullname" .root | trunc 52 | trimSuffix "-") .component }}
+{{- end }}
+
+{{/* Labels */}}
+{{- define "mps.labels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/name: {{ include "mps.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: matrix-profile-sync
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* Call with (dict "root" $ "component" "writer"). */}}
+{{- define "mps.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "mps.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{- define "mps.componentLabels" -}}
+{{ include "mps.labels" .root }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{- define "mps.image" -}}
+{{- if .Values.image.digest -}}
+{{ .Values.image.repository }}@{{ .Values.image.digest }}
+{{- else -}}
+{{ .Values.image.repository }}:{{ default .Chart.AppVersion .Values.image.tag }}
+{{- end -}}
+{{- end }}
+
+{{- define "mps.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "mps.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "mps.configName" -}}{{ include "mps.fullname" . }}-config{{- end }}
+
+{{- define "mps.secretName" -}}
+{{- default (printf "%s-secret" (include "mps.fullname" .)) .Values.secrets.existingSecret }}
+{{- end }}
+
+{{/* Checks that apply to every rendering. */}}
+{{- define "mps.validate" -}}
+{{- $_ := required "serverName is required (the homeserver name users live on)" .Values.serverName }}
+{{- if not .Values.kafka.brokers }}{{ fail "kafka.brokers is required (bootstrap servers, host:port each)" }}{{ end }}
+{{- $_ := required "postgres.host is required" .Values.postgres.host }}
+{{- if gt (int .Values.projector.replicas) (int .Values.kafka.topics.partitions) }}
+{{- fail (printf "projector.replicas (%d) exceeds kafka.topics.partitions (%d): the extra projectors would sit idle in the consumer group" (int .Values.projector.replicas) (int .Values.kafka.topics.partitions)) }}
+{{- end }}
+{{- if and (not .Values.secrets.existingSecret) (eq .Values.registration.mode "token") (lt (len .Values.secrets.registrationSharedSecret) 8) }}
+{{- fail "registration.mode token needs secrets.registrationSharedSecret (8 characters or more) or secrets.existingSecret" }}
+{{- end }}
+{{- if and .Values.kafka.sasl.mechanism (not .Values.kafka.sasl.username) }}
+{{- fail "kafka.sasl.username is required when kafka.sasl.mechanism is set" }}
+{{- end }}
+{{- if and .Values.ingress.enabled (not .Values.ingress.host) }}
+{{- fail "ingress.host is required when ingress.enabled" }}
+{{- end }}
+{{- if and .Values.httpRoute.enabled (not .Values.httpRoute.parentRefs) }}
+{{- fail "httpRoute.parentRefs is required when httpRoute.enabled" }}
+{{- end }}
+{{- end }}
+
+{{/*
+The configuration every service reads (non-secret part), as a map of MX_* variables. The
+services validate it at start-up (libs/config EnvironmentVariables) and refuse to start on a bad value.
+*/}}
+{{- define "mps.configData" -}}
+MX_SERVER_NAME: {{ .Values.serverName | quote }}
+MX_LOG_LEVEL: {{ .Values.logLevel | quote }}
+MX_HTTP_HOST: "0.0.0.0"
+MX_HTTP_BODY_LIMIT_BYTES: {{ .Values.http.bodyLimitBytes | quote }}
+MX_REGISTRATION_MODE: {{ .Values.registration.mode | quote }}
+MX_DATABASE_HOST: {{ .Values.postgres.host | quote }}
+MX_DATABASE_PORT: {{ .Values.postgres.port | quote }}
+MX_DATABASE_NAME: {{ .Values.postgres.database | quote }}
+MX_DATABASE_USER: {{ .Values.postgres.user | quote }}
+MX_DATABASE_SSLMODE: {{ .Values.postgres.sslMode | quote }}
+MX_DATABASE_SCHEMA: {{ .Values.postgres.schema | quote }}
+MX_KAFKA_BROKERS: {{ join "," .Values.kafka.brokers | quote }}
+MX_KAFKA_CLIENT_ID: {{ .Values.kafka.clientId | quote }}
+MX_KAFKA_SSL: {{ .Values.kafka.tls.enabled | quote }}
+MX_KAFKA_ACK_TIMEOUT_MS: {{ .Values.kafka.ackTimeoutMs | quote }}
+{{- if .Values.kafka.sasl.mechanism }}
+MX_KAFKA_SASL_MECHANISM: {{ .Values.kafka.sasl.mechanism | quote }}
+MX_KAFKA_SASL_USERNAME: {{ .Values.kafka.sasl.username | quote }}
+{{- end }}
+MX_TOPIC_PREFIX: {{ .Values.kafka.topics.prefix | quote }}
+MX_TOPIC_PARTITIONS: {{ .Values.kafka.topics.partitions | quote }}
+MX_TOPIC_REPLICATION_FACTOR: {{ .Values.kafka.topics.replicationFactor | quote }}
+MX_PROJECTOR_GROUP_ID: {{ default (printf "%s.projector" .Values.kafka.topics.prefix) .Values.projector.groupId | quote }}
+MX_PROJECTOR_SESSION_TIMEOUT_MS: {{ .Values.projector.sessionTimeoutMs | quote }}
+{{- with .Values.profile.allowedFields }}
+MX_PROFILE_FIELDS_ALLOWED: {{ join "," . | quote }}
+{{- end }}
+{{- with .Values.profile.disallowedFields }}
+MX_PROFILE_FIELDS_DISALLOWED: {{ join "," . | quote }}
+{{- end }}
+MX_PROFILE_MAX_BYTES: {{ .Values.profile.maxBytes | quote }}
+MX_PROFILE_WRITE_RATE_LIMIT: {{ .Values.profile.writeRateLimit | quote }}
+MX_PROFILE_WRITE_RATE_WINDOW_MS: {{ .Values.profile.writeRateWindowMs | quote }}
+MX_READ_YOUR_WRITES_TIMEOUT_MS: {{ .Values.profile.readYourWritesTimeoutMs | quote }}
+MX_SYNC_MAX_TIMEOUT_MS: {{ .Values.sync.maxTimeoutMs | quote }}
+MX_SYNC_MAX_PROFILE_FIELDS: {{ .Values.sync.maxProfileFields | quote }}
+MX_MSC4429_STABLE: {{ .Values.sync.msc4429Stable | quote }}
+MX_SYNC_LAZY_CACHE_DEVICES: {{ .Values.sync.lazyCacheDevices | quote }}
+{{- end }}
+
+{{/* The secret variables, as container env entries reading a Secret. Call with (dict "root" $ "secretName" name). */}}
+{{- define "mps.secretEnv" -}}
+{{- $values := .root.Values }}
+- name: MX_DATABASE_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ .secretName }}
+      key: {{ $values.secrets.keys.databasePassword }}
+{{- if $values.kafka.sasl.mechanism }}
+- name: MX_KAFKA_SASL_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ .secretName }}
+      key: {{ $values.secrets.keys.kafkaSaslPassword }}
+{{- end }}
+{{- if eq $values.registration.mode "token" }}
+- name: MX_REGISTRATION_SHARED_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ .secretName }}
+      key: {{ $values.secrets.keys.registrationSharedSecret }}
+{{- end }}
+{{- end }}
+
+{{/* Annotations that roll the pods when the configuration or the chart-managed Secret changes. */}}
+{{- define "mps.checksums" -}}
+checksum/config: {{ include "mps.configData" . | sha256sum }}
+{{- if not .Values.secrets.existingSecret }}
+checksum/secret: {{ include "mps.secretData" . | sha256sum }}
+{{- end }}
+{{- end }}
+
+{{- define "mps.secretData" -}}
+{{ .Values.secrets.keys.databasePassword }}: {{ .Values.secrets.databasePassword | b64enc | quote }}
+{{- if .Values.kafka.sasl.mechanism }}
+{{ .Values.secrets.keys.kafkaSaslPassword }}: {{ .Values.secrets.kafkaSaslPassword | b64enc | quote }}
+{{- end }}
+{{- if eq .Values.registration.mode "token" }}
+{{ .Values.secrets.keys.registrationSharedSecret }}: {{ .Values.secrets.registrationSharedSecret | b64enc | quote }}
+{{- end }}
+{{- end }}
+
+{{/* The container command of a service; the image's entrypoint is replaced so it is explicit here. */}}
+{{- define "mps.command" -}}
+- /usr/bin/tini
+- --
+- node
+- --enable-source-maps
+- dist/apps/{{ . }}/src/main.js
+{{- end }}
+
+{{/*
+The routing map: which service answers which client path. Exact and Prefix matches only, so
+every Ingress controller and Gateway implementation reads it the same way (exact beats
+prefix, the longest prefix wins). Same map as deploy/local/nginx and deploy/docker/nginx.conf;
+test/deploy checks each against the routes the services actually serve.
+*/}}
+{{- define "mps.routes" -}}
+- { type: Exact, path: /_matrix/client/v3/sync, component: sync-api }
+- { type: Exact, path: /_matrix/client/versions, component: sync-api }
+- { type: Prefix, path: /_matrix/client/v3/user, component: sync-api }
+- { type: Prefix, path: /_matrix, component: writer }
+{{- end }}
+
+{{- define "mps.componentPort" -}}
+{{- if eq .component "sync-api" }}{{ .root.Values.syncApi.port }}{{ else if eq .component "writer" }}{{ .root.Values.writer.port }}{{ else }}{{ .root.Values.projector.port }}{{ end }}
+{{- end }}

@@ -1,0 +1,150 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+
+/**
+ * The Helm chart as the tests see it: rendered by a real `helm template` (built by
+ * deploy/helm/tools/ensure-tools.sh), parsed into plain objects.
+ */
+export const repoRoot = join(import.meta.dirname, '..', '..');
+export const chartDir = join(repoRoot, 'deploy', 'helm', 'matrix-profile-sync');
+
+export interface ChartTools {
+  readonly helm: string;
+  readonly kubeValidate: string;
+}
+
+let tools: ChartTools | undefined;
+
+/** helm and kubernetes-validate, built or installed once into a cache (never skipped: a missing tool fails the test). */
+export function chartTools(): ChartTools {
+  if (tools) return tools;
+  const output = execFileSync('bash', [join(repoRoot, 'deploy/helm/tools/ensure-tools.sh')], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const vars = Object.fromEntries(
+    output
+      .trim()
+      .split('\n')
+      .map((line) => line.split('=', 2) as [string, string]),
+  );
+  const helm = vars['MX_HELM'];
+  const kubeValidate = vars['MX_KUBE_VALIDATE'];
+  if (!helm || !kubeValidate) throw new Error(`ensure-tools.sh printed no tool paths:\n${output}`);
+  tools = { helm, kubeValidate };
+  return tools;
+}
+
+/** A Kubernetes object as rendered (loosely typed: tests read what they check). */
+export interface K8sObject {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly metadata: { name: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  readonly spec?: any; // eslint-disable-line @typescript-eslint/no-explicit-any -- arbitrary manifests
+  readonly data?: Record<string, string>;
+}
+
+export interface RenderOptions {
+  /** Values files, relative to the chart (e.g. `ci/minimal-values.yaml`). */
+  readonly valuesFiles?: readonly string[];
+  /** `--set` / `--set-string` pairs. */
+  readonly set?: Readonly<Record<string, string | number | boolean>>;
+  readonly release?: string;
+  readonly namespace?: string;
+}
+
+function helmArgs(command: 'template' | 'lint', options: RenderOptions): string[] {
+  const args =
+    command === 'template'
+      ? ['template', options.release ?? 'mps', chartDir, '--namespace', options.namespace ?? 'matrix']
+      : ['lint', '--strict', chartDir];
+  for (const file of options.valuesFiles ?? []) args.push('-f', join(chartDir, file));
+  for (const [key, value] of Object.entries(options.set ?? {}))
+    args.push(typeof value === 'string' ? '--set-string' : '--set', `${key}=${String(value)}`);
+  return args;
+}
+
+export interface HelmResult {
+  readonly status: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export function runHelm(command: 'template' | 'lint', options: RenderOptions): HelmResult {
+  const result = spawnSync(chartTools().helm, helmArgs(command, options), { encoding: 'utf8' });
+  return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** `helm template`; throws with helm's message when it refuses the values. */
+export function renderChart(options: RenderOptions = {}): { text: string; objects: K8sObject[] } {
+  const result = runHelm('template', options);
+  if (result.status !== 0) throw new Error(`helm template failed (${result.status}):\n${result.stderr}`);
+  const objects = parseAllDocuments(result.stdout)
+    .map((document) => document.toJS() as K8sObject | null)
+    .filter((object): object is K8sObject => object !== null);
+  return { text: result.stdout, objects };
+}
+
+export function objectsOfKind(objects: readonly K8sObject[], kind: string): K8sObject[] {
+  return objects.filter((object) => object.kind === kind);
+}
+
+export function findObject(objects: readonly K8sObject[], kind: string, nameSuffix: string): K8sObject {
+  const found = objects.find((object) => object.kind === kind && object.metadata.name.endsWith(nameSuffix));
+  if (!found) throw new Error(`no ${kind} named *${nameSuffix} in ${objects.map((o) => `${o.kind}/${o.metadata.name}`).join(', ')}`);
+  return found;
+}
+
+export interface Container {
+  readonly name: string;
+  readonly command: string[];
+  readonly envFrom?: { configMapRef?: { name: string } }[];
+  readonly env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
+  readonly ports?: { name: string; containerPort: number }[];
+  readonly startupProbe?: { httpGet?: { path: string; port: string | number } };
+  readonly livenessProbe?: { httpGet?: { path: string; port: string | number } };
+  readonly readinessProbe?: { httpGet?: { path: string; port: string | number } };
+  readonly securityContext?: Record<string, unknown>;
+}
+
+/** The (single) container of a Deployment or Job. */
+export function containerOf(workload: K8sObject): Container {
+  const containers = (workload.spec as { template: { spec: { containers: Container[] } } }).template.spec.containers;
+  if (containers.length !== 1 || !containers[0]) throw new Error(`${workload.metadata.name}: expected one container`);
+  return containers[0];
+}
+
+/**
+ * The environment a container gets, resolved as the kubelet would: ConfigMaps from envFrom,
+ * then env entries (literal values, or keys of Secrets; rendered Secrets are decoded, others
+ * are looked up in `externalSecrets`).
+ */
+export function containerEnvironment(
+  container: Container,
+  objects: readonly K8sObject[],
+  externalSecrets: Readonly<Record<string, Record<string, string>>> = {},
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const source of container.envFrom ?? []) {
+    const name = source.configMapRef?.name;
+    const configMap = objects.find((object) => object.kind === 'ConfigMap' && object.metadata.name === name);
+    if (!configMap?.data) throw new Error(`envFrom names ConfigMap ${String(name)}, which the chart does not render`);
+    Object.assign(env, configMap.data);
+  }
+  for (const entry of container.env ?? []) {
+    if (entry.value !== undefined) env[entry.name] = entry.value;
+    const ref = entry.valueFrom?.secretKeyRef;
+    if (!ref) continue;
+    const secret = objects.find((object) => object.kind === 'Secret' && object.metadata.name === ref.name);
+    const encoded = secret?.data?.[ref.key];
+    const value = secret
+      ? encoded === undefined
+        ? undefined
+        : Buffer.from(encoded, 'base64').toString('utf8')
+      : externalSecrets[ref.name]?.[ref.key];
+    if (value === undefined) throw new Error(`${entry.name} reads ${ref.name}/${ref.key}, which does not exist`);
+    env[entry.name] = value;
+  }
+  return env;
+}
