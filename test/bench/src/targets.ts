@@ -1,0 +1,100 @@
+import { type Metric, type TargetEvaluation } from './report/model.js';
+
+/** The issue's targets (2-core machine). Measured and reported, never asserted. */
+export interface TargetSpec {
+  readonly metric: string;
+  readonly label: string;
+  readonly op: '<=' | '>=' | '==';
+  readonly threshold: number;
+  readonly unit: string;
+  /** Empty when the run used the scale the target is stated at, else what differs. */
+  readonly scale: (p: ScaleParameters) => string;
+}
+
+export interface ScaleParameters {
+  readonly users: number;
+  readonly fanoutRate: number;
+  readonly initialSizes: readonly number[];
+  readonly memoryParked: number;
+}
+
+const fanoutScale = (p: ScaleParameters) =>
+  p.users >= 1000 && p.fanoutRate >= 100 ? '' : `run at ${p.users} clients and ${p.fanoutRate} writes/s (target: 1,000 and 100/s)`;
+
+export const TARGETS: readonly TargetSpec[] = [
+  {
+    metric: 'fanout.latency.p99',
+    label: 'fan-out delivery p99 (1,000 long-polling clients, 100 writes/s)',
+    op: '<=',
+    threshold: 50,
+    unit: 'ms',
+    scale: fanoutScale,
+  },
+  { metric: 'fanout.missing', label: 'fan-out deliveries missing', op: '==', threshold: 0, unit: 'pairs', scale: fanoutScale },
+  {
+    metric: 'fanout.leaks',
+    label: 'fan-out deliveries to users sharing no room',
+    op: '==',
+    threshold: 0,
+    unit: 'values',
+    scale: fanoutScale,
+  },
+  { metric: 'writes.per_second', label: 'durable profile writes per second', op: '>=', threshold: 3000, unit: '/s', scale: () => '' },
+  { metric: 'idle.per_second', label: 'idle incremental syncs per second', op: '>=', threshold: 5000, unit: '/s', scale: () => '' },
+  {
+    metric: 'idle.db_transactions_per_request',
+    label: 'no database query when nothing changed (PostgreSQL transactions per idle sync, background included)',
+    op: '<=',
+    threshold: 0.01,
+    unit: 'tx',
+    scale: () => '',
+  },
+  {
+    metric: 'initial.m10000.time.p50',
+    label: 'initial sync with 10k co-members (median)',
+    op: '<=',
+    threshold: 250,
+    unit: 'ms',
+    scale: (p) => (p.initialSizes.includes(10000) ? '' : `run at M = ${p.initialSizes.join(', ')} (target: 10,000)`),
+  },
+  { metric: 'replay.events_per_second', label: 'projector replay', op: '>=', threshold: 50000, unit: 'events/s', scale: () => '' },
+  {
+    metric: 'memory.sync_process.rss_parked',
+    label: 'RSS of the /sync process with 1,000 parked long-polls',
+    op: '<=',
+    threshold: 200,
+    unit: 'MiB',
+    scale: (p) => (p.memoryParked >= 1000 ? '' : `run with ${p.memoryParked} parked long-polls (target: 1,000)`),
+  },
+];
+
+const fmt = (value: number) => (Math.abs(value) >= 100 ? value.toFixed(0) : Number(value.toPrecision(3)).toString());
+
+export function evaluate(spec: TargetSpec, value: number | null, parameters: ScaleParameters): TargetEvaluation {
+  const base = {
+    metric: spec.metric,
+    label: spec.label,
+    op: spec.op,
+    threshold: spec.threshold,
+    unit: spec.unit,
+    value,
+    scaleNote: spec.scale(parameters),
+  };
+  if (value === null) return { ...base, status: 'not-measured', shortfall: '' };
+  const met = spec.op === '<=' ? value <= spec.threshold : spec.op === '>=' ? value >= spec.threshold : value === spec.threshold;
+  if (met) return { ...base, status: 'met', shortfall: '' };
+  let shortfall: string;
+  if (spec.op === '<=')
+    shortfall =
+      spec.threshold > 0
+        ? `${fmt(value - spec.threshold)} ${spec.unit} over (${fmt(value / spec.threshold)}× the limit)`
+        : `${fmt(value - spec.threshold)} ${spec.unit} over`;
+  else if (spec.op === '>=')
+    shortfall = `${fmt(spec.threshold - value)} ${spec.unit} short (${fmt((value / spec.threshold) * 100)} % of the target)`;
+  else shortfall = `${fmt(value)} instead of ${fmt(spec.threshold)}`;
+  return { ...base, status: 'missed', shortfall };
+}
+
+export function evaluateTargets(metrics: readonly Metric[], parameters: ScaleParameters): TargetEvaluation[] {
+  return TARGETS.map((spec) => evaluate(spec, metrics.find((metric) => metric.id === spec.metric)?.value ?? null, parameters));
+}
