@@ -6,7 +6,17 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default defineConfig(
-  { ignores: ['dist/**', '.local/**', 'node_modules/**', 'coverage/**', 'test/bench/reports/**', 'deploy/local/*.mjs', 'deploy/helm/tools/*.d.mts'] },
+  {
+    ignores: [
+      'dist/**',
+      '.local/**',
+      'node_modules/**',
+      'coverage/**',
+      'test/bench/reports/**',
+      'deploy/local/*.mjs',
+      'deploy/helm/tools/*.d.mts',
+    ],
+  },
   eslint.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
