@@ -60,7 +60,7 @@ describe('/sync rooms section', () => {
     const before = await sync(bob);
     expect(before.rooms.join).not.toHaveProperty(roomId);
     expectStatus(await joinRoomById(bob, roomId), 200);
-    const after = await sync(bob, { since: before.next_batch });
+    const after = await sync(bob, { since: before.next_batch, timeout: 10_000 });
     const room = after.rooms.join[roomId];
     expect(room).toBeDefined();
     expect(memberEvent(room!.timeline.events, bob.userId).at(-1)?.content['membership']).toBe('join');
@@ -75,7 +75,8 @@ describe('/sync rooms section', () => {
     expectStatus(await joinRoomById(bob, roomId), 200);
     const token = (await sync(alice)).next_batch;
     expectStatus(await leaveRoom(bob, roomId), 200);
-    const body = await sync(alice, { since: token });
+    // A long-poll, as clients sync: this replica may hear of the commit a moment after the writer answered.
+    const body = await sync(alice, { since: token, timeout: 10_000 });
     const events = body.rooms.join[roomId]?.timeline.events ?? [];
     expect(memberEvent(events, bob.userId).map((event) => event.content['membership'])).toEqual(['leave']);
     expect(body.rooms.leave).not.toHaveProperty(roomId);
@@ -90,7 +91,7 @@ describe('/sync rooms section', () => {
       const token = (await sync(bob)).next_batch;
       if (action === 'leave') expectStatus(await leaveRoom(bob, roomId), 200);
       else expectStatus(await membershipAction(alice, action, roomId, bob.userId), 200);
-      const body = await sync(bob, { since: token });
+      const body = await sync(bob, { since: token, timeout: 10_000 });
       expect(body.rooms.join, action).not.toHaveProperty(roomId);
       const last = body.rooms.leave[roomId]?.timeline.events.at(-1);
       expect(last, action).toMatchObject({
@@ -131,7 +132,7 @@ describe('/sync rooms section', () => {
     const token = (await sync(alice)).next_batch;
     const others = await Promise.all([registerUser('u'), registerUser('u'), registerUser('u')]);
     for (const user of others) expectStatus(await joinRoomById(user, roomId), 200);
-    const body = await sync(alice, { since: token, filter: { room: { timeline: { limit: 1 } } } });
+    const body = await sync(alice, { since: token, timeout: 10_000, filter: { room: { timeline: { limit: 1 } } } });
     const room = body.rooms.join[roomId]!;
     expect(room.timeline.events).toHaveLength(1);
     expect(room.timeline.limited).toBe(true);
