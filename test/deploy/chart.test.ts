@@ -37,7 +37,7 @@ const schemaVariables = new Set(
     .map((metadata) => metadata.propertyName),
 );
 /** Read by the image or the Kafka client, not by our schema. */
-const nonSchemaVariables = new Set<string>();
+const nonSchemaVariables = new Set<string>(['NODE_EXTRA_CA_CERTS']);
 
 const workloads = (objects: readonly K8sObject[]): K8sObject[] => [
   ...objectsOfKind(objects, 'Deployment'),
@@ -289,7 +289,28 @@ describe('configuration', () => {
       MX_KAFKA_BROKERS: 'kafka-0.kafka.svc:9093,kafka-1.kafka.svc:9093,kafka-2.kafka.svc:9093',
       MX_TOPIC_PARTITIONS: '12',
       MX_HTTP_PORT: '8103',
+      NODE_EXTRA_CA_CERTS: '/etc/matrix-profile-sync/ca/ca.crt',
     });
+  });
+
+  it('gives Node the operator’s CA bundle, mounted read-only where NODE_EXTRA_CA_CERTS points, in every pod', () => {
+    const { objects } = renderChart({ valuesFiles: production });
+    for (const workload of workloads(objects)) {
+      const spec = podSpec(workload);
+      const container = containerOf(workload) as ReturnType<typeof containerOf> & {
+        volumeMounts: { name: string; mountPath: string; readOnly?: boolean }[];
+      };
+      const env = containerEnvironment(container, objects);
+      const mount = container.volumeMounts.find((candidate) => candidate.name === 'extra-ca');
+      expect(mount?.readOnly, workload.metadata.name).toBe(true);
+      expect(env['NODE_EXTRA_CA_CERTS']).toBe(`${mount?.mountPath ?? 'unmounted'}/ca.crt`);
+      expect(
+        (spec['volumes'] as { name: string; configMap?: { name: string } }[]).find((volume) => volume.name === 'extra-ca')?.configMap?.name,
+      ).toBe('internal-ca');
+    }
+    const plain = renderChart({ valuesFiles: minimal }).objects;
+    for (const workload of workloads(plain))
+      expect(containerEnvironment(containerOf(workload), plain)).not.toHaveProperty('NODE_EXTRA_CA_CERTS');
   });
 });
 

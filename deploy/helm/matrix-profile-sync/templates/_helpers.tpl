@@ -202,3 +202,35 @@ test/deploy checks each against the routes the services actually serve.
 {{- define "mps.componentPort" -}}
 {{- if eq .component "sync-api" }}{{ .root.Values.syncApi.port }}{{ else if eq .component "writer" }}{{ .root.Values.writer.port }}{{ else }}{{ .root.Values.projector.port }}{{ end }}
 {{- end }}
+
+{{/* Extra CA bundle: env, volume mount and volume (each empty when extraCA.name is unset). */}}
+{{- define "mps.extraCAEnv" -}}
+{{- if .Values.extraCA.name -}}
+- name: NODE_EXTRA_CA_CERTS
+  value: /etc/matrix-profile-sync/ca/{{ .Values.extraCA.key }}
+{{- end }}
+{{- end }}
+
+{{- define "mps.extraCAMount" -}}
+{{- if .Values.extraCA.name -}}
+- name: extra-ca
+  mountPath: /etc/matrix-profile-sync/ca
+  readOnly: true
+{{- end }}
+{{- end }}
+
+{{- define "mps.extraCAVolume" -}}
+{{- if .Values.extraCA.name -}}
+- name: extra-ca
+  {{- if eq .Values.extraCA.kind "ConfigMap" }}
+  configMap:
+    name: {{ .Values.extraCA.name }}
+  {{- else }}
+  secret:
+    secretName: {{ .Values.extraCA.name }}
+  {{- end }}
+    items:
+      - key: {{ .Values.extraCA.key }}
+        path: {{ .Values.extraCA.key }}
+{{- end }}
+{{- end }}

@@ -64,6 +64,7 @@ spec:
             - name: MX_DATABASE_POOL_SIZE
               value: {{ $values.databasePoolSize | quote }}
             {{- include "mps.secretEnv" (dict "root" $root "secretName" (include "mps.secretName" $root)) | nindent 12 }}
+            {{- with (include "mps.extraCAEnv" $root) }}{{ . | nindent 12 }}{{ end }}
           ports:
             - name: http
               containerPort: {{ $values.port }}
@@ -89,10 +90,12 @@ spec:
           volumeMounts:
             - name: tmp
               mountPath: /tmp
+            {{- with (include "mps.extraCAMount" $root) }}{{ . | nindent 12 }}{{ end }}
       volumes:
         - name: tmp
           emptyDir:
             sizeLimit: 64Mi
+        {{- with (include "mps.extraCAVolume" $root) }}{{ . | nindent 8 }}{{ end }}
       {{- with $values.nodeSelector }}
       nodeSelector:
         {{- toYaml . | nindent 8 }}
