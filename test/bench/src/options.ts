@@ -1,6 +1,7 @@
 import { assertLoopbackUrl } from './loopback.js';
 
-export const SCENARIO_NAMES = ['fanout', 'writes', 'idle', 'memory', 'initial', 'replay'] as const;
+/** In the order they run: memory first (the servers' heaps before the heavy scenarios), replay last (it replays everything the run wrote). */
+export const SCENARIO_NAMES = ['memory', 'fanout', 'writes', 'idle', 'initial', 'replay'] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
 export interface Options {

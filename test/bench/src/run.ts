@@ -114,7 +114,7 @@ export async function runBenchmark(options: Options): Promise<string> {
     finishedAt: '',
     durationS: 0,
     machine: machineInfo(),
-    parameters: { ...options, pids: Object.fromEntries(pids) },
+    parameters: { ...options, pids: Object.fromEntries(pids), pgUrl: options.pgUrl?.replace(/\/\/([^:/@]*):[^@/]*@/, '//$1:***@') },
     setup: {},
     http: {},
     scenarios: [],

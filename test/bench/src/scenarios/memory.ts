@@ -151,6 +151,14 @@ export async function runMemory(ctx: ScenarioContext): Promise<ScenarioResult> {
     unit: 'MiB',
     better: 'lower',
   });
+  result.metrics.push({
+    id: 'memory.sync_process.rss_growth',
+    scenario: 'memory',
+    label: `RSS growth of the /sync process (${syncName}) while the long-polls were parked`,
+    value: syncRow?.deltaMiB ?? null,
+    unit: 'MiB',
+    better: 'lower',
+  });
   result.plots.push(
     await ctx.writePlot(
       'memory.svg',
