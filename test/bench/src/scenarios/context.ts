@@ -22,10 +22,16 @@ export function newResult(name: ScenarioName, title: string, parameters: Record<
   return { name, title, status: 'ok', notes: [], durationS: 0, parameters, details: {}, metrics: [], plots: [] };
 }
 
-/** What to say when many concurrent /sync requests fail: a connection limit, or the server refusing. */
+/** What to say when many concurrent /sync requests fail: the server refusing, not answering in time, or a connection limit. */
 export function connectionHint(errors: readonly string[], syncBaseUrl: string): string {
   const first = `First errors: ${errors.slice(0, 3).join('; ') || 'none recorded'}.`;
   if (errors.length > 0 && errors.every((error) => error.startsWith('HTTP ')))
     return `${first} The server answered with errors (overloaded or a dependency unavailable: see its logs).`;
-  return `${first} Many concurrent long-polls failing without an answer usually means a connection limit between the harness and the server: the local router (nginx, one worker, worker_connections 1024, two connections per proxied long-poll) holds about 500; /sync went to ${syncBaseUrl}. Point --sync-base-url at the sync API (http://127.0.0.1:8102) or raise the limit, and check ulimit -n.`;
+  if (errors.length > 0 && errors.every((error) => error.startsWith('HTTP ') || error.includes('timed out')))
+    return `${first} The server did not answer within the request timeout (overloaded).`;
+  const router =
+    new URL(syncBaseUrl).port === '8008'
+      ? ' /sync went through the local router (nginx: one worker, worker_connections 1024, two connections per proxied long-poll, so about 500 parked long-polls): point --sync-base-url at the sync API (http://127.0.0.1:8102) or raise the limit.'
+      : '';
+  return `${first} Requests failing without an answer usually mean a connection limit between the harness and the server (check ulimit -n on both sides).${router}`;
 }
