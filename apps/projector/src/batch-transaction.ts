@@ -12,6 +12,8 @@ import { ProjectorMetrics } from './projector-metrics.js';
 export interface BatchEffects {
   readonly users: readonly string[];
   readonly rooms: readonly string[];
+  /** Offsets of the records the projection refused (recorded in rejected_events). */
+  readonly rejectedOffsets: readonly number[];
 }
 
 /**
@@ -56,7 +58,9 @@ export class BatchTransaction {
         encodeProjectionChange({
           topic: batch.topic,
           partition: batch.partition,
+          fromOffset: fresh[0]!.offset,
           nextOffset: newPosition,
+          rejectedOffsets: effects.rejectedOffsets,
           users: effects.users,
           rooms: effects.rooms,
         }),

@@ -43,6 +43,8 @@ export class EventLogWriter implements OnApplicationBootstrap {
       this.logger.warn({ topic, ids: records.map((record) => record.id) }, 'projection did not apply a write in time');
       throw MatrixErrors.unavailable('The change was accepted, but its outcome is not known yet; retry or check its effect');
     }
+    // The projector's announcements say which records it refused; look in the table only when they did not cover ours.
+    if (positions.every((position) => this.barrier.knownAccepted(position))) return;
     const rows: { event_id: string; reason: string }[] = await this.dataSource.query(
       'SELECT event_id, reason FROM rejected_events WHERE event_id = ANY($1)',
       [records.map((record) => record.id)],
@@ -56,7 +58,10 @@ export class EventLogWriter implements OnApplicationBootstrap {
       return await this.producer.append(topic, records);
     } catch (error) {
       this.logger.error({ err: error, topic }, 'event log did not acknowledge a write');
-      throw MatrixErrors.unavailable('The event log is unavailable; the change was not saved');
+      // The idempotent producer keeps retrying: a record the broker has not acknowledged yet may still be written.
+      throw MatrixErrors.unavailable(
+        'The event log did not acknowledge the change in time; it may still be applied: retry or check its effect',
+      );
     }
   }
 }

@@ -15,6 +15,10 @@ export interface ProjectionChange {
   readonly partition: number;
   /** The partition's position after the batch. */
   readonly nextOffset: number;
+  /** The batch's first offset: with `rejectedOffsets`, says which records of [fromOffset, nextOffset) were refused. */
+  readonly fromOffset?: number;
+  /** Offsets in [fromOffset, nextOffset) the projection refused; the rest were applied. */
+  readonly rejectedOffsets?: readonly number[];
   /** Users the change concerns (profile changed, membership changed); absent when too many to list. */
   readonly users?: readonly string[];
   /** Rooms whose events or membership changed; absent when too many to list. */
@@ -28,7 +32,10 @@ export function encodeProjectionChange(change: ProjectionChange): string {
   const payload = JSON.stringify(change);
   if (Buffer.byteLength(payload, 'utf8') <= MAX_PAYLOAD_BYTES) return payload;
   // Without the lists, every waiter counts as concerned: a spurious wake-up is cheap, a missed one is not.
-  return JSON.stringify({ topic: change.topic, partition: change.partition, nextOffset: change.nextOffset });
+  const minimal = { topic: change.topic, partition: change.partition, nextOffset: change.nextOffset };
+  const withRejections = JSON.stringify({ ...minimal, fromOffset: change.fromOffset, rejectedOffsets: change.rejectedOffsets });
+  // Without the rejections, writers look them up in the database instead.
+  return Buffer.byteLength(withRejections, 'utf8') <= MAX_PAYLOAD_BYTES ? withRejections : JSON.stringify(minimal);
 }
 
 export function decodeProjectionChange(payload: string): ProjectionChange | null {
@@ -38,10 +45,15 @@ export function decodeProjectionChange(payload: string): ProjectionChange | null
     const strings = (list: unknown) => (Array.isArray(list) ? list.filter((item): item is string => typeof item === 'string') : undefined);
     const users = strings(value.users);
     const rooms = strings(value.rooms);
+    const rejectedOffsets = Array.isArray(value.rejectedOffsets)
+      ? value.rejectedOffsets.filter((offset): offset is number => Number.isInteger(offset))
+      : undefined;
+    const fromOffset = Number.isInteger(value.fromOffset) ? value.fromOffset : undefined;
     return {
       topic: value.topic,
       partition: value.partition,
       nextOffset: value.nextOffset,
+      ...(fromOffset !== undefined && rejectedOffsets ? { fromOffset, rejectedOffsets } : {}),
       ...(users ? { users } : {}),
       ...(rooms ? { rooms } : {}),
     };

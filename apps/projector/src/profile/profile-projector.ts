@@ -33,7 +33,11 @@ export class ProfileProjector {
         changedUsers.length === 0
           ? []
           : await manager.query(`SELECT DISTINCT room_id FROM memberships WHERE user_id = ANY($1) AND membership = 'join'`, [changedUsers]);
-      return { users: changedUsers, rooms: rooms.map((row) => row.room_id) };
+      return {
+        users: changedUsers,
+        rooms: rooms.map((row) => row.room_id),
+        rejectedOffsets: fold.rejected.map((rejection) => rejection.offset),
+      };
     });
   }
 

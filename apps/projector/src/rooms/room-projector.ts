@@ -34,6 +34,7 @@ export class RoomProjector {
       return {
         rooms: [...new Set(fold.accepted.map(({ event }) => event.room_id))],
         users: [...new Set(fold.memberships.map((change) => change.userId))],
+        rejectedOffsets: fold.rejected.map((rejection) => rejection.offset),
       };
     });
   }

@@ -1,15 +1,32 @@
 import { type Kafka, Partitioners, type Producer } from 'kafkajs';
 import type { EventLogProducer, LogPosition, LogRecord } from '../event-log.port.js';
+import { AppendCoalescer } from '../append-coalescer.js';
 import { partitionForKey } from '../murmur2-partitioner.js';
+
+/** One record, its topic and the partition chosen for it. */
+interface OutgoingRecord {
+  readonly topic: string;
+  readonly partition: number;
+  readonly record: LogRecord;
+}
+
+/** Most bytes of record values in one produce request (the broker's default message.max.bytes is ~1 MiB per partition batch). */
+const MAX_REQUEST_BYTES = 512 * 1024;
 
 /**
  * Idempotent, acks=all producer. Records are partitioned here (Kafka's murmur2 of the key) so
  * that each record's offset is known exactly from the broker's per-partition base offsets.
+ * Concurrent appends are coalesced into one produce request while the previous one is in flight
+ * (an idempotent producer has one request in flight at a time).
  */
 export class KafkajsProducer implements EventLogProducer {
   private readonly producer: Producer;
   private readonly partitionCounts = new Map<string, number>();
   private connection: Promise<void> | undefined;
+  private readonly coalescer = new AppendCoalescer<OutgoingRecord, LogPosition>((records) => this.produce(records), {
+    maxWeight: MAX_REQUEST_BYTES,
+    weight: (outgoing) => outgoing.record.value.length + outgoing.record.key.length,
+  });
 
   constructor(
     private readonly kafka: Kafka,
@@ -60,29 +77,43 @@ export class KafkajsProducer implements EventLogProducer {
   private async send(topic: string, records: readonly LogRecord[]): Promise<LogPosition[]> {
     await this.connect();
     const partitions = await this.partitionCount(topic);
-    const assigned = records.map((record) => partitionForKey(record.key, partitions));
-    const metadata = await this.producer.send({
-      topic,
+    return this.coalescer.submit(records.map((record) => ({ topic, partition: partitionForKey(record.key, partitions), record })));
+  }
+
+  /** One produce request for records of any topics; each record's offset follows from its partition's base offset. */
+  private async produce(records: readonly OutgoingRecord[]): Promise<LogPosition[]> {
+    const byTopic = new Map<string, OutgoingRecord[]>();
+    for (const outgoing of records) {
+      const list = byTopic.get(outgoing.topic) ?? [];
+      list.push(outgoing);
+      byTopic.set(outgoing.topic, list);
+    }
+    const metadata = await this.producer.sendBatch({
       acks: -1,
       timeout: this.ackTimeoutMs,
-      messages: records.map((record, index) => ({
-        key: record.key,
-        value: record.value,
-        partition: assigned[index]!,
-        ...(record.headers ? { headers: { ...record.headers } } : {}),
+      topicMessages: [...byTopic].map(([topic, list]) => ({
+        topic,
+        messages: list.map(({ partition, record }) => ({
+          key: record.key,
+          value: record.value,
+          partition,
+          ...(record.headers ? { headers: { ...record.headers } } : {}),
+        })),
       })),
     });
-    const nextOffset = new Map<number, number>();
+    const nextOffset = new Map<string, number>();
     for (const entry of metadata) {
       if (entry.errorCode !== 0 || entry.baseOffset === undefined) {
-        throw new Error(`Kafka rejected records for ${topic}[${entry.partition}] (error code ${entry.errorCode})`);
+        throw new Error(`Kafka rejected records for ${entry.topicName}[${entry.partition}] (error code ${entry.errorCode})`);
       }
-      nextOffset.set(entry.partition, Number(entry.baseOffset));
+      nextOffset.set(`${entry.topicName}/${entry.partition}`, Number(entry.baseOffset));
     }
-    return assigned.map((partition) => {
-      const offset = nextOffset.get(partition);
-      if (offset === undefined) throw new Error(`Kafka did not acknowledge ${topic}[${partition}]`);
-      nextOffset.set(partition, offset + 1);
+    // Within a topic-partition the broker assigns offsets in the order the records were sent, which is input order.
+    return records.map(({ topic, partition }) => {
+      const slot = `${topic}/${partition}`;
+      const offset = nextOffset.get(slot);
+      if (offset === undefined) throw new Error(`Kafka did not acknowledge ${slot}`);
+      nextOffset.set(slot, offset + 1);
       return { topic, partition, offset };
     });
   }
