@@ -1,7 +1,8 @@
 import { assertLoopbackUrl } from './loopback.js';
 
 /** In the order they run: memory first (the servers' heaps before the heavy scenarios), replay last (it replays everything the run wrote). */
-export const SCENARIO_NAMES = ['memory', 'fanout', 'writes', 'idle', 'initial', 'replay'] as const;
+/** Run order: memory first (a fresh process), scale-out last (it kills processes and restarts the broker). */
+export const SCENARIO_NAMES = ['memory', 'fanout', 'writes', 'idle', 'initial', 'replay', 'scaleout'] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
 export interface Options {

@@ -15,6 +15,7 @@ import { runIdleSync } from './scenarios/idle-sync.js';
 import { runInitialSync } from './scenarios/initial-sync.js';
 import { runMemory } from './scenarios/memory.js';
 import { runReplay } from './scenarios/replay.js';
+import { runScaleOut } from './scenarios/scale-out.js';
 import { runWrites } from './scenarios/writes.js';
 import { type BenchUser, crowdSetup, type CrowdSetup, socialSetup, type SocialSetup } from './seed-setup.js';
 import { metricsOf } from './compare.js';
@@ -28,6 +29,7 @@ const RUNNERS: Record<ScenarioName, (ctx: ScenarioContext) => Promise<ScenarioRe
   memory: runMemory,
   initial: runInitialSync,
   replay: runReplay,
+  scaleout: runScaleOut,
 };
 
 function stamp(date: Date): string {
