@@ -1,20 +1,96 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { PinoLogger } from 'nestjs-pino';
+import { Counter, Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
+import { APP_CONFIG, type AppConfig } from '@mx/config';
+import { accessTokenChannel, decodeAccessTokenChange, PostgresListener } from '@mx/storage';
+import { AccessTokenCache } from './access-token-cache.js';
 import { generateAccessToken, hashAccessToken } from './access-token.js';
 import type { Requester } from './requester.js';
 
-/** Issues and resolves access tokens (stored hashed in PostgreSQL). */
+/** Tokens kept per process (a few hundred bytes each). */
+export const ACCESS_TOKEN_CACHE_ENTRIES = 50_000;
+/** How long a looked-up token is trusted without asking again, should a deletion's notification be lost. */
+export const ACCESS_TOKEN_CACHE_TTL_MS = 60_000;
+
+/**
+ * Issues and resolves access tokens (stored hashed in PostgreSQL). Resolved tokens are cached, so
+ * a client's requests cost no token lookup; every deletion of tokens is announced by the
+ * database (a trigger NOTIFYs in the deleting transaction) and forgotten here as it commits. The
+ * cache is used only while this process LISTENs, and emptied whenever it starts listening again
+ * (it may have missed deletions meanwhile).
+ */
 @Injectable()
-export class AccessTokenService {
-  constructor(private readonly dataSource: DataSource) {}
+export class AccessTokenService implements OnModuleInit, OnApplicationShutdown {
+  private readonly cache = new AccessTokenCache(ACCESS_TOKEN_CACHE_ENTRIES, ACCESS_TOKEN_CACHE_TTL_MS);
+  private readonly listener: PostgresListener;
+  private readonly lookups: Counter<'result'>;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    @Inject(APP_CONFIG) config: AppConfig,
+    registry: Registry,
+    private readonly logger: PinoLogger,
+  ) {
+    this.logger.setContext(AccessTokenService.name);
+    this.lookups = new Counter({
+      name: 'mx_access_token_lookups_total',
+      help: 'Access tokens resolved, by where the answer came from (cache, database) or unknown',
+      labelNames: ['result'],
+      registers: [registry],
+    });
+    this.listener = new PostgresListener(
+      config.database,
+      accessTokenChannel(config.database.schema),
+      (payload) => {
+        const change = decodeAccessTokenChange(payload);
+        if (change.kind === 'all') this.cache.clear();
+        else this.cache.forget(change.hashes);
+      },
+      () => this.cache.clear(),
+      logger,
+      `mx-auth-listener ${process.pid}`,
+    );
+  }
+
+  async onModuleInit(): Promise<void> {
+    await this.listener.start();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.listener.stop();
+  }
 
   async resolve(token: string): Promise<Requester | null> {
+    const hash = hashAccessToken(token);
+    const key = hash.toString('hex');
+    const cached = this.listener.listening ? this.cache.get(key) : undefined;
+    if (cached) {
+      this.lookups.inc({ result: 'cache' });
+      return cached;
+    }
+    const lookupBegan = this.cache.begin();
     const rows: { user_id: string; device_id: string }[] = await this.dataSource.query(
       'SELECT user_id, device_id FROM access_tokens WHERE token_hash = $1',
-      [hashAccessToken(token)],
+      [hash],
     );
     const row = rows[0];
-    return row ? { userId: row.user_id, deviceId: row.device_id } : null;
+    if (!row) {
+      this.lookups.inc({ result: 'unknown' });
+      return null;
+    }
+    this.lookups.inc({ result: 'database' });
+    const requester = { userId: row.user_id, deviceId: row.device_id };
+    if (this.listener.listening) this.cache.set(key, requester, lookupBegan);
+    return requester;
+  }
+
+  /**
+   * Forgets a device's tokens (or every device's, without `deviceId`) at once in this process,
+   * after a deletion committed here; other processes hear of it from the database.
+   */
+  forgetDevices(userId: string, deviceId?: string): void {
+    this.cache.forgetDevices(userId, deviceId);
   }
 
   /** Creates a token for an existing device; runs inside the caller's transaction when given one. */

@@ -2,6 +2,7 @@ export * from './access-token.js';
 export * from './extract-access-token.js';
 export * from './password-hasher.js';
 export * from './requester.js';
+export * from './access-token-cache.js';
 export * from './access-token.service.js';
 export * from './access-token.guard.js';
 export * from './authenticated-requester.decorator.js';

@@ -23,7 +23,14 @@ export class PostgresListener {
     private readonly onNotification: (payload: string) => void,
     private readonly onReconnect: () => void,
     private readonly logger: ListenerLogger,
+    /** Names the connection in pg_stat_activity. */
+    private readonly applicationName = 'mx-listener',
   ) {}
+
+  /** True while the connection is up and LISTENing: no notification can be missed. */
+  get listening(): boolean {
+    return this.client !== undefined;
+  }
 
   async start(): Promise<void> {
     await this.connect();
@@ -45,7 +52,7 @@ export class PostgresListener {
       user: this.database.user,
       password: this.database.password,
       ssl: this.database.sslMode === 'disable' ? false : { rejectUnauthorized: this.database.sslMode === 'verify-full' },
-      application_name: 'mx-listener',
+      application_name: this.applicationName,
     });
     client.on('notification', (message) => {
       if (message.channel === this.channel && message.payload !== undefined) this.onNotification(message.payload);

@@ -33,7 +33,7 @@ export class FilterController {
     @Param('userId') userId: string,
     @Param('filterId') filterId: string,
     @AuthenticatedRequester() requester: Requester,
-  ): Promise<Record<string, unknown>> {
+  ): Promise<Readonly<Record<string, unknown>>> {
     this.assertOwner(userId, requester);
     const definition = await this.filters.find(userId, filterId);
     if (!definition) throw MatrixErrors.notFound('Unknown filter');

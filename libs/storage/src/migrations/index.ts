@@ -3,6 +3,7 @@ import { UiaSessionsAndRejectedEvents1764234000000 } from './1764234000000-uia-s
 import { RoomsAndMemberships1764237600000 } from './1764237600000-rooms-and-memberships.js';
 import { FiltersAndMemberHistory1764241200000 } from './1764241200000-filters-and-member-history.js';
 import { DeadLetters1764244800000 } from './1764244800000-dead-letters.js';
+import { AccessTokenInvalidation1764248400000 } from './1764248400000-access-token-invalidation.js';
 
 /** Every migration, oldest first. Never edit one that has shipped: add a new one. */
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   RoomsAndMemberships1764237600000,
   FiltersAndMemberHistory1764241200000,
   DeadLetters1764244800000,
+  AccessTokenInvalidation1764248400000,
 ];
