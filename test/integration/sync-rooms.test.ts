@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { expectStatus } from '../support/accounts.js';
+import { expectMatrixError, expectStatus, profilePath } from '../support/accounts.js';
 import { registerUser, request, type TestUser } from '../support/matrix-client.js';
 import { createRoomOk, joinRoomById, leaveRoom, membershipAction } from '../support/rooms.js';
 
@@ -22,6 +22,7 @@ interface SyncBody {
     invite: Record<string, { invite_state: { events: Omit<SyncEvent, 'event_id'>[] } }>;
     leave: Record<string, RoomSection>;
   };
+  'org.matrix.msc4429.users'?: Record<string, { profile_updates: Record<string, unknown> | null }>;
 }
 
 async function sync(user: TestUser, options: { since?: string; timeout?: number; filter?: unknown } = {}): Promise<SyncBody> {
@@ -160,5 +161,109 @@ describe('/sync rooms section', () => {
     const aliceToken = (await sync(alice)).next_batch;
     const body = await sync(bob, { since: aliceToken });
     expect(body.next_batch).toMatch(/^m1_/);
+  });
+
+  describe('room.rooms and room.not_rooms', () => {
+    const sections = (body: SyncBody) => ({
+      join: Object.keys(body.rooms.join).sort(),
+      invite: Object.keys(body.rooms.invite).sort(),
+      leave: Object.keys(body.rooms.leave).sort(),
+    });
+    const sorted = (...rooms: string[]) => [...rooms].sort();
+
+    it('limit an initial sync to the listed rooms, not_rooms winning', async () => {
+      const alice = await registerUser('alice');
+      const carol = await registerUser('carol');
+      const [a, b, c] = await Promise.all([1, 2, 3].map(() => createRoomOk(alice, { preset: 'public_chat' })));
+      const d = await createRoomOk(carol, { preset: 'private_chat' });
+      expectStatus(await membershipAction(carol, 'invite', d, alice.userId), 200);
+      const everything = await sync(alice);
+      expect(sections(everything)).toEqual({ join: sorted(a!, b!, c!), invite: [d], leave: [] });
+
+      expect(sections(await sync(alice, { filter: { room: { rooms: [a, b, d], not_rooms: [b] } } }))).toEqual({
+        join: [a],
+        invite: [d],
+        leave: [],
+      });
+      expect(sections(await sync(alice, { filter: { room: { not_rooms: [a, d] } } }))).toEqual({
+        join: sorted(b!, c!),
+        invite: [],
+        leave: [],
+      });
+      expect(sections(await sync(alice, { filter: { room: { rooms: [] } } }))).toEqual({ join: [], invite: [], leave: [] });
+      // A room the user is not in changes nothing.
+      expect(sections(await sync(alice, { filter: { room: { rooms: [c, '!elsewhere:test.local'] } } }))).toEqual({
+        join: [c],
+        invite: [],
+        leave: [],
+      });
+    });
+
+    it('limit an incremental sync’s joined, invited and left rooms to the listed ones', async () => {
+      const alice = await registerUser('alice');
+      const bob = await registerUser('bob');
+      const carol = await registerUser('carol');
+      const [a, b, c, g] = await Promise.all([1, 2, 3, 4].map(() => createRoomOk(alice, { preset: 'public_chat' })));
+      const [e, f] = await Promise.all([1, 2].map(() => createRoomOk(carol, { preset: 'private_chat' })));
+      const filter = { room: { rooms: [a, b, e, g], not_rooms: [g] } };
+      const token = (await sync(alice, { filter })).next_batch;
+
+      for (const room of [b, c, g]) expectStatus(await joinRoomById(bob, room!), 200);
+      for (const room of [e, f]) expectStatus(await membershipAction(carol, 'invite', room!, alice.userId), 200);
+      for (const room of [a, c]) expectStatus(await leaveRoom(alice, room!), 200);
+
+      // Everything is there without the filter (this replica has heard every commit) ...
+      const everything = { join: sorted(b!, g!), invite: sorted(e!, f!), leave: sorted(a!, c!) };
+      for (let attempt = 0; ; attempt++) {
+        const all = sections(await sync(alice, { since: token, timeout: 2000 }));
+        if (JSON.stringify(all) === JSON.stringify(everything) || attempt === 10) {
+          expect(all).toEqual(everything);
+          break;
+        }
+      }
+      // ... and only the listed rooms with it.
+      expect(sections(await sync(alice, { since: token, timeout: 0, filter }))).toEqual({ join: [b], invite: [e], leave: [a] });
+    });
+
+    it('leave MSC4429 profile updates alone: co-members of unlisted rooms are still sent', async () => {
+      const alice = await registerUser('alice');
+      const bob = await registerUser('bob');
+      const roomId = await createRoomOk(alice, { preset: 'public_chat' });
+      expectStatus(await joinRoomById(bob, roomId), 200);
+      expectStatus(
+        await request('PUT', profilePath(bob.userId, 'm.tz'), { token: bob.accessToken, body: { 'm.tz': 'Europe/Paris' } }),
+        200,
+      );
+      const filter = { room: { rooms: [] }, 'org.matrix.msc4429.profile_fields': { ids: ['m.tz'] } };
+      const initial = await sync(alice, { filter });
+      expect(sections(initial)).toEqual({ join: [], invite: [], leave: [] });
+      expect(initial['org.matrix.msc4429.users']).toEqual({ [bob.userId]: { profile_updates: { 'm.tz': 'Europe/Paris' } } });
+
+      const parked = sync(alice, { since: initial.next_batch, timeout: 20_000, filter });
+      expectStatus(await request('PUT', profilePath(bob.userId, 'm.tz'), { token: bob.accessToken, body: { 'm.tz': 'Asia/Tokyo' } }), 200);
+      const update = await parked;
+      expect(sections(update)).toEqual({ join: [], invite: [], leave: [] });
+      expect(update['org.matrix.msc4429.users']).toEqual({ [bob.userId]: { profile_updates: { 'm.tz': 'Asia/Tokyo' } } });
+    });
+
+    it('must be lists of strings', async () => {
+      const alice = await registerUser('alice');
+      for (const room of [{ rooms: '!a:test.local' }, { not_rooms: [1] }, { rooms: null }]) {
+        const query = new URLSearchParams({ filter: JSON.stringify({ room }) });
+        expectMatrixError(
+          await request('GET', `/_matrix/client/v3/sync?${query.toString()}`, { token: alice.accessToken }),
+          400,
+          'M_BAD_JSON',
+        );
+        expectMatrixError(
+          await request('POST', `/_matrix/client/v3/user/${encodeURIComponent(alice.userId)}/filter`, {
+            token: alice.accessToken,
+            body: { room },
+          }),
+          400,
+          'M_BAD_JSON',
+        );
+      }
+    });
   });
 });

@@ -8,10 +8,29 @@ export interface SyncFilter {
   readonly timelineLimit: number;
   /** `room.state.lazy_load_members`. */
   readonly lazyLoadMembers: boolean;
+  /** `room.rooms`: when present, the only rooms the rooms section may carry. */
+  readonly rooms: ReadonlySet<string> | undefined;
+  /** `room.not_rooms`: rooms the rooms section never carries, even when listed in `rooms`. */
+  readonly notRooms: ReadonlySet<string>;
+}
+
+/**
+ * Whether the filter lets a room into the rooms section (join, invite, leave). Only the rooms
+ * section: MSC4429's users section does not depend on it.
+ */
+export function includesRoom(filter: SyncFilter, roomId: string): boolean {
+  return !filter.notRooms.has(roomId) && (filter.rooms === undefined || filter.rooms.has(roomId));
 }
 
 export const DEFAULT_TIMELINE_LIMIT = 10;
 const MAX_TIMELINE_LIMIT = 100;
+
+function roomIds(value: unknown, name: string): Set<string> | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || !value.every((item) => typeof item === 'string'))
+    throw MatrixErrors.badJson(`${name} must be a list of room IDs`);
+  return new Set(value);
+}
 
 function section(value: unknown, name: string): Record<string, unknown> {
   if (value === undefined) return {};
@@ -34,5 +53,7 @@ export function parseSyncFilter(definition: Readonly<Record<string, unknown>>, m
     profileFields: requestedProfileFields(definition, maxProfileFields),
     timelineLimit: Math.min(limit ?? DEFAULT_TIMELINE_LIMIT, MAX_TIMELINE_LIMIT),
     lazyLoadMembers: lazy === true,
+    rooms: roomIds(room['rooms'], 'room.rooms'),
+    notRooms: roomIds(room['not_rooms'], 'room.not_rooms') ?? new Set(),
   };
 }

@@ -6,6 +6,7 @@ import {
   buildTimeline,
   encodeSyncToken,
   fitsLayout,
+  includesRoom,
   isAhead,
   isBehind,
   type JoinedRoomSection,
@@ -206,8 +207,11 @@ export class SyncService {
     const rooms: SyncResponse['rooms'] = { join: {}, invite: {}, leave: {}, knock: {} };
     const memberships = await this.roomsReader.memberships(query, userId);
     const changedSince = (partition: number, offset: number) => since === undefined || offset >= (since.membership[partition] ?? 0);
-    const joined = memberships.filter((m) => m.membership === 'join');
-    const joinedRooms = new Set(joined.map((m) => m.roomId));
+    const joinedRooms = new Set(memberships.filter((m) => m.membership === 'join').map((m) => m.roomId));
+    // The filter's room.rooms / room.not_rooms pick the rooms shown; every joined room still counts for waking.
+    const shown = memberships.filter((m) => includesRoom(filter, m.roomId));
+    const joined = shown.filter((m) => m.membership === 'join');
+    const shownJoined = new Set(joined.map((m) => m.roomId));
 
     // Joined rooms: new to the client (initial sync, full_state, or joined since the token) get the whole state.
     const fresh = new Set<string>();
@@ -223,12 +227,12 @@ export class SyncService {
     const count = filter.timelineLimit + 1;
     const windows =
       since === undefined
-        ? await this.roomsReader.latestEvents(query, [...joinedRooms], count)
-        : await this.roomsReader.eventsSince(query, [...joinedRooms], since, count);
-    const needState = [...joinedRooms].filter((roomId) => fresh.has(roomId) || (windows.get(roomId)?.length ?? 0) > filter.timelineLimit);
-    const invites = memberships.filter((m) => m.membership === 'invite' && changedSince(m.partition, m.offset));
+        ? await this.roomsReader.latestEvents(query, [...shownJoined], count)
+        : await this.roomsReader.eventsSince(query, [...shownJoined], since, count);
+    const needState = [...shownJoined].filter((roomId) => fresh.has(roomId) || (windows.get(roomId)?.length ?? 0) > filter.timelineLimit);
+    const invites = shown.filter((m) => m.membership === 'invite' && changedSince(m.partition, m.offset));
     const states = await this.roomsReader.currentState(query, [...new Set([...needState, ...invites.map((m) => m.roomId)])]);
-    for (const roomId of joinedRooms) {
+    for (const roomId of shownJoined) {
       const window = windows.get(roomId) ?? [];
       if (window.length === 0 && !fresh.has(roomId)) continue;
       const limited = window.length > filter.timelineLimit;
@@ -255,7 +259,7 @@ export class SyncService {
       rooms.invite[m.roomId] = { invite_state: { events: strippedState(states.get(m.roomId) ?? [], inviteEvent) } };
     }
     if (since !== undefined) {
-      for (const m of memberships) {
+      for (const m of shown) {
         if ((m.membership !== 'leave' && m.membership !== 'ban') || m.forgotten || !changedSince(m.partition, m.offset)) continue;
         const window = await this.roomsReader.eventsUntil(query, m.roomId, since, m.offset, count);
         const events = window.slice(-Math.max(1, filter.timelineLimit));
