@@ -24,6 +24,21 @@ ROUTER_PORT="${MX_ROUTER_PORT:-8008}"
 WRITER_PORT="${MX_WRITER_PORT:-8101}"
 SYNC_API_PORT="${MX_SYNC_API_PORT:-8102}"
 LEVEL="${MX_ROUTER_ERROR_LOG_LEVEL:-crit}"
+# File descriptors for nginx's worker: its 16384 worker_connections plus logs and listeners.
+WANT_NOFILE=17000
+
+# Raises this shell's soft open-files limit (inherited by nginx) as far as the hard limit allows;
+# nginx's worker_rlimit_nofile asks for the same (and only root may go beyond the hard limit).
+raise_nofile() {
+  local hard
+  hard="$(ulimit -Hn)"
+  NOFILE=$WANT_NOFILE
+  if [[ $hard != unlimited ]] && ((hard < WANT_NOFILE)) && ((EUID != 0)); then
+    NOFILE=$hard
+    say "warning: open-files hard limit is $hard; nginx can hold about $((hard / 2)) proxied requests (raise it to $WANT_NOFILE)"
+  fi
+  if [[ $(ulimit -Sn) != unlimited ]] && (($(ulimit -Sn) < NOFILE)); then ulimit -Sn "$NOFILE" 2>/dev/null || true; fi
+}
 
 find_nginx() {
   NGINX="$(command -v nginx 2>/dev/null || true)"
@@ -45,7 +60,8 @@ render() {
       -e "s|@@ROUTER_PORT@@|$ROUTER_PORT|g" \
       -e "s|@@WRITER_PORT@@|$WRITER_PORT|g" \
       -e "s|@@SYNC_API_PORT@@|$SYNC_API_PORT|g" \
-      -e "s|@@ERROR_LOG_LEVEL@@|$LEVEL|g" "$TEMPLATE" >"$CONF.new"
+      -e "s|@@ERROR_LOG_LEVEL@@|$LEVEL|g" \
+      -e "s|@@NOFILE@@|$NOFILE|g" "$TEMPLATE" >"$CONF.new"
   ! grep -v '^ *#' "$CONF.new" | grep -q '@@[A-Z_]*@@' || die "unrendered placeholder in $TEMPLATE"
   # -e: nginx would otherwise try /var/log/nginx/error.log before reading the config
   if ! "$NGINX" -q -t -p "$PREFIX" -e "$ERRLOG" -c "$CONF.new" 2>"$PREFIX/logs/configtest.log"; then
@@ -58,6 +74,7 @@ render() {
 cmd_start() {
   local t0 pid; t0=$(now_ms)
   ensure_nginx
+  raise_nofile
   render
   if pid="$(running_pid)"; then
     "$NGINX" -p "$PREFIX" -e "$ERRLOG" -c "$CONF" -s reload
