@@ -2,8 +2,8 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { createKafkaClient } from '@mx/event-log';
 import { CLIENT_V3, expectStatus, extraService, profilePath } from '../support/accounts.js';
 import { request } from '../support/matrix-client.js';
 import type { ServiceProcess } from '../support/service-process.js';
@@ -74,7 +74,17 @@ describe('database outage', () => {
     expect(syncDuring.status).toBe(503);
 
     // An event reaches the log while the projector cannot write: it must wait, not be skipped.
-    const kafka = new Kafka({ clientId: 'test-dbdown', brokers: env['MX_KAFKA_BROKERS']!.split(','), logLevel: logLevel.NOTHING });
+    const quiet = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+    const kafka = createKafkaClient(
+      {
+        clientId: 'test-dbdown',
+        brokers: env['MX_KAFKA_BROKERS']!.split(','),
+        ssl: false,
+        connectionTimeoutMs: 3000,
+        requestTimeoutMs: 10_000,
+      },
+      quiet,
+    );
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     const event = {

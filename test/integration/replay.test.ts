@@ -22,19 +22,21 @@ describe('projection replay', () => {
   let writer: ServiceProcess;
   let projector: ServiceProcess;
 
-  const replay = async (mode: 'verify' | 'rebuild'): Promise<{ code: number; stdout: string }> => {
+  const replay = async (mode: 'verify' | 'rebuild'): Promise<{ code: number; stdout: string; stderr: string }> => {
     try {
-      const { stdout } = await run(process.execPath, ['dist/apps/projector/src/replay/main.js', mode], {
+      const { stdout, stderr } = await run(process.execPath, ['dist/apps/projector/src/replay/main.js', mode], {
         cwd: root,
         env: { ...process.env, ...env },
         timeout: 60_000,
       });
-      return { code: 0, stdout };
+      return { code: 0, stdout, stderr };
     } catch (error) {
-      const failed = error as { code?: number; stdout?: string };
-      return { code: failed.code ?? -1, stdout: failed.stdout ?? '' };
+      const failed = error as { code?: number; stdout?: string; stderr?: string };
+      return { code: failed.code ?? -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
     }
   };
+  /** A warning Node prints on its own, e.g. `(node:123) TimeoutNegativeWarning: …`. */
+  const NODE_WARNING = /\(node:\d+\) \w*Warning/;
 
   beforeAll(async () => {
     await freshDatabase(database);
@@ -98,6 +100,7 @@ describe('projection replay', () => {
     const healthy = await replay('verify');
     expect(healthy.stdout).toContain('matches a replay');
     expect(healthy.code).toBe(0);
+    expect(healthy.stderr).not.toMatch(NODE_WARNING);
 
     await psql(`UPDATE profile_fields SET value = '"tampered"' WHERE user_id = '${alice.user_id}' AND field = 'm.tz'`, database);
     const tampered = await replay('verify');
@@ -113,4 +116,14 @@ describe('projection replay', () => {
     expect(after.body).toEqual({ 'm.tz': 'Europe/Paris' });
     expect((await replay('verify')).code).toBe(0);
   }, 120_000);
+
+  it('operator commands print no Node warnings (setup, on a database and topics already set up)', async () => {
+    const { stdout, stderr } = await run(process.execPath, ['dist/apps/ops/src/main.js', 'setup'], {
+      cwd: root,
+      env: { ...process.env, ...env },
+      timeout: 60_000,
+    });
+    expect(stdout).toContain('database schema is up to date');
+    expect(stderr).not.toMatch(NODE_WARNING);
+  });
 });

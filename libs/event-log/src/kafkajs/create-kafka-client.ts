@@ -1,8 +1,10 @@
 import { Kafka, logLevel, type LogEntry, type SASLOptions } from 'kafkajs';
 import type { EventLogLogger, KafkaConnectionOptions } from './kafka-connection-options.js';
+import { fixKafkajsRequestQueue } from './request-queue-fix.js';
 
 /** Builds a kafkajs client whose own log lines go to our structured logger. */
 export function createKafkaClient(options: KafkaConnectionOptions, logger: EventLogLogger): Kafka {
+  fixKafkajsRequestQueue();
   return new Kafka({
     clientId: options.clientId,
     brokers: [...options.brokers],
