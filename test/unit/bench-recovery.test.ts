@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { peak, settledAt } from '../bench/src/recovery.js';
+import { peak, recoveryAfter, settledAt } from '../bench/src/recovery.js';
 
 const series = (values: (number | null)[], stepMs = 100) => values.map((value, i) => ({ t: i * stepMs, value }));
 
@@ -21,5 +21,18 @@ describe('peak', () => {
   it('takes the largest reading inside the window only', () => {
     expect(peak(series([100, 3, 7, null, 4, 200]), 100, 400)).toBe(7);
     expect(peak(series([null, null]), 0, 1000)).toBeNull();
+  });
+});
+
+describe('recoveryAfter', () => {
+  it('measures from the disturbance to settling after the peak, not to a calm moment before the lag built up', () => {
+    // Disturbance at t = 200: the lag is still low at first, peaks at t = 600, settles from t = 900.
+    const samples = series([0, 0, 1, 2, 40, 90, 120, 60, 20, 3, 2, 1, 0]);
+    expect(recoveryAfter(samples, 200, 1200, 10, 100)).toBe(700);
+    expect(settledAt(samples, 200, 10, 100)).toBe(200); // what a naive measure (calm before the lag built up) would say
+  });
+  it('is zero without a disturbance and null when it never settles', () => {
+    expect(recoveryAfter(series([1, 2, 1, 0]), 0, 300, 10, 100)).toBe(0);
+    expect(recoveryAfter(series([1, 50, 60, 70]), 0, 300, 10, 100)).toBeNull();
   });
 });

@@ -32,3 +32,23 @@ export function peak(samples: readonly TimedValue[], from: number, to: number): 
   }
   return best;
 }
+
+/**
+ * How long a disturbance at `from` lasted: from `from` until the value, after its peak in
+ * [from, to], stays at or below `threshold` for `holdMs`. Zero when it never rose above the
+ * threshold; null when it had not settled by the last reading.
+ */
+export function recoveryAfter(samples: readonly TimedValue[], from: number, to: number, threshold: number, holdMs: number): number | null {
+  let peakT: number | null = null;
+  let peakValue = -Infinity;
+  for (const sample of samples) {
+    if (sample.t < from || sample.t > to || sample.value === null) continue;
+    if (sample.value > peakValue) {
+      peakValue = sample.value;
+      peakT = sample.t;
+    }
+  }
+  if (peakT === null || peakValue <= threshold) return 0;
+  const settled = settledAt(samples, peakT, threshold, holdMs);
+  return settled === null ? null : settled - from;
+}

@@ -6,7 +6,7 @@ import { type MatrixClient } from '../matrix-client.js';
 import { log } from '../progress.js';
 import { projectEnv } from '../project-env.js';
 import { type LagReading, ProjectionLag } from '../projection-lag.js';
-import { peak, settledAt, type TimedValue } from '../recovery.js';
+import { peak, recoveryAfter, type TimedValue } from '../recovery.js';
 import { type ScenarioResult } from '../report/model.js';
 import { lineChart } from '../report/svg-plot.js';
 import { type BenchUser } from '../seed-setup.js';
@@ -106,7 +106,9 @@ export async function runScaleOut(ctx: ScenarioContext): Promise<ScenarioResult>
     ]);
     const killBaseline = peak(lagSamples, killPhase + 2000, killAt) ?? 0;
     const killThreshold = Math.max(20, 2 * killBaseline);
-    const killSettled = settledAt(lagSamples, killAt, killThreshold, 1000);
+    // Settled = the lag, after its peak, back at or below the threshold for 1 s (not a calm moment before it built up).
+    const killRecovery = recoveryAfter(lagSamples, killAt, now() - started, killThreshold, 1000);
+    const killSettled = killRecovery === null ? null : killAt + killRecovery;
 
     // 4. Steady writes; stop the broker after 5 s, start it 5 s later.
     mark('broker restart phase');
@@ -129,7 +131,8 @@ export async function runScaleOut(ctx: ScenarioContext): Promise<ScenarioResult>
     ]);
     const brokerBaseline = peak(lagSamples, brokerTimes.stopIssued - 4000, brokerTimes.stopIssued) ?? 0;
     const brokerThreshold = Math.max(20, 2 * brokerBaseline);
-    const brokerSettled = settledAt(lagSamples, brokerTimes.started, brokerThreshold, 1000);
+    const brokerRecovery = recoveryAfter(lagSamples, brokerTimes.stopIssued, now() - started, brokerThreshold, 1000);
+    const brokerSettled = brokerRecovery === null ? null : Math.max(brokerTimes.started, brokerTimes.stopIssued + brokerRecovery);
     const failures = brokerWrites.filter((outcome) => !outcome.ok);
     const firstOkAfter = brokerWrites.filter((outcome) => outcome.ok && outcome.t >= brokerTimes.startIssued).sort((a, b) => a.t - b.t)[0];
     await sleep(2000);
@@ -161,7 +164,7 @@ export async function runScaleOut(ctx: ScenarioContext): Promise<ScenarioResult>
       marks: marks.map((entry) => ({ seconds: seconds(entry.t), what: entry.what })),
     });
     result.notes.push(
-      'Lag = records in the topics not yet in the projection (Kafka high watermarks minus the positions the projector commits with its rows), read every 250 ms. Recovery = from the disturbance until the lag stays at or below max(20, twice its peak just before) for 1 s.',
+      'Lag = records in the topics not yet in the projection (Kafka high watermarks minus the positions the projector commits with its rows), read every 250 ms. Recovery = from the disturbance until the lag, after its peak, stays at or below max(20, twice its peak just before the disturbance) for 1 s.',
       'A SIGKILLed projector’s partitions wait for the consumer group’s session timeout (MX_PROJECTOR_SESSION_TIMEOUT_MS, 10 s by default) before another projector takes them: that bounds the recovery from below. Writes keep succeeding meanwhile (they wait up to MX_READ_YOUR_WRITES_TIMEOUT_MS for the projection, then answer).',
       'While the broker is down writes answer 503 after MX_KAFKA_ACK_TIMEOUT_MS (5 s); none is acknowledged without the broker.',
       'The load generator, the services, Kafka and PostgreSQL share the machine; the throughput phases are bounded by the writers as much as by the projectors (compare the replay scenario for the projector alone).',
