@@ -9,7 +9,7 @@ import {
   hashPassword,
   verifyPassword,
 } from '@mx/auth';
-import { accessTokenChannel, decodeAccessTokenChange } from '@mx/storage';
+import { accessTokenAck, accessTokenBarrier, accessTokenChannel, decodeAccessTokenChange } from '@mx/storage';
 
 describe('extractAccessToken', () => {
   it('prefers the Authorization header over the query parameter', () => {
@@ -135,6 +135,11 @@ describe('access-token deletion notifications', () => {
     expect(decodeAccessTokenChange(hash('a'))).toEqual({ kind: 'tokens', hashes: [hash('a')] });
     expect(decodeAccessTokenChange(`${hash('a')},${hash('0')}`)).toEqual({ kind: 'tokens', hashes: [hash('a'), hash('0')] });
     expect(decodeAccessTokenChange('*')).toEqual({ kind: 'all' });
+  });
+
+  it('carry barriers and their acknowledgements, which forget nothing', () => {
+    expect(decodeAccessTokenChange(accessTokenBarrier('b-1'))).toEqual({ kind: 'barrier', id: 'b-1' });
+    expect(decodeAccessTokenChange(accessTokenAck('b-1'))).toEqual({ kind: 'ack', id: 'b-1' });
   });
 
   it('forget everything when the payload is not understood', () => {

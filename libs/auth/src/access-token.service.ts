@@ -1,9 +1,18 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { PinoLogger } from 'nestjs-pino';
 import { Counter, Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '@mx/config';
-import { accessTokenChannel, decodeAccessTokenChange, PostgresListener } from '@mx/storage';
+import {
+  accessTokenAck,
+  accessTokenBarrier,
+  accessTokenChannel,
+  accessTokenListenerPrefix,
+  decodeAccessTokenChange,
+  PostgresListener,
+} from '@mx/storage';
 import { AccessTokenCache } from './access-token-cache.js';
 import { generateAccessToken, hashAccessToken } from './access-token.js';
 import type { Requester } from './requester.js';
@@ -25,6 +34,9 @@ export class AccessTokenService implements OnModuleInit, OnApplicationShutdown {
   private readonly cache = new AccessTokenCache(ACCESS_TOKEN_CACHE_ENTRIES, ACCESS_TOKEN_CACHE_TTL_MS);
   private readonly listener: PostgresListener;
   private readonly lookups: Counter<'result'>;
+  private readonly channel: string;
+  /** Barriers this process sent, waiting for every listener's acknowledgement. */
+  private readonly barriers = new Map<string, { acks: number; expected: number; done: () => void }>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -39,17 +51,20 @@ export class AccessTokenService implements OnModuleInit, OnApplicationShutdown {
       labelNames: ['result'],
       registers: [registry],
     });
+    this.channel = accessTokenChannel(config.database.schema);
     this.listener = new PostgresListener(
       config.database,
-      accessTokenChannel(config.database.schema),
+      this.channel,
       (payload) => {
         const change = decodeAccessTokenChange(payload);
-        if (change.kind === 'all') this.cache.clear();
+        if (change.kind === 'barrier') void this.acknowledge(change.id);
+        else if (change.kind === 'ack') this.acknowledged(change.id);
+        else if (change.kind === 'all') this.cache.clear();
         else this.cache.forget(change.hashes);
       },
       () => this.cache.clear(),
       logger,
-      `mx-auth-listener ${process.pid}`,
+      `${accessTokenListenerPrefix(this.channel)}${process.pid}`,
     );
   }
 
@@ -64,10 +79,14 @@ export class AccessTokenService implements OnModuleInit, OnApplicationShutdown {
   async resolve(token: string): Promise<Requester | null> {
     const hash = hashAccessToken(token);
     const key = hash.toString('hex');
-    const cached = this.listener.listening ? this.cache.get(key) : undefined;
-    if (cached) {
-      this.lookups.inc({ result: 'cache' });
-      return cached;
+    if (this.cached(key)) {
+      // A deletion's notification that reached this process with the request is heard first.
+      await nextTurn();
+      const cached = this.cached(key);
+      if (cached) {
+        this.lookups.inc({ result: 'cache' });
+        return cached;
+      }
     }
     const lookupBegan = this.cache.begin();
     const rows: { user_id: string; device_id: string }[] = await this.dataSource.query(
@@ -85,12 +104,61 @@ export class AccessTokenService implements OnModuleInit, OnApplicationShutdown {
     return requester;
   }
 
+  /** The cache is trusted only while no deletion can be missed. */
+  private cached(key: string): Requester | undefined {
+    return this.listener.listening ? this.cache.get(key) : undefined;
+  }
+
   /**
    * Forgets a device's tokens (or every device's, without `deviceId`) at once in this process,
    * after a deletion committed here; other processes hear of it from the database.
    */
   forgetDevices(userId: string, deviceId?: string): void {
     this.cache.forgetDevices(userId, deviceId);
+  }
+
+  /**
+   * Waits (at most `timeoutMs`) until every process listening for token deletions has heard those
+   * committed before the call, so a logout answered after it leaves no replica trusting the token:
+   * a barrier NOTIFY comes after the deletions on every listener's connection, and each listener
+   * acknowledges it. A process not listening does not use its cache; one that starts listening
+   * later starts with an empty one; one that never answers only delays the caller.
+   */
+  async awaitDeletionsHeard(timeoutMs = 2000): Promise<void> {
+    if (!this.listener.listening) return;
+    const id = randomUUID();
+    let done!: () => void;
+    const heard = new Promise<void>((resolve) => (done = resolve));
+    const barrier = { acks: 0, expected: Number.POSITIVE_INFINITY, done };
+    this.barriers.set(id, barrier);
+    const timeout = new AbortController();
+    try {
+      const rows: { listeners: number }[] = await this.dataSource.query(
+        `SELECT pg_notify($1, $2), (SELECT count(*)::int FROM pg_stat_activity
+           WHERE datname = current_database() AND starts_with(application_name, $3)) AS listeners`,
+        [this.channel, accessTokenBarrier(id), accessTokenListenerPrefix(this.channel)],
+      );
+      barrier.expected = rows[0]?.listeners ?? 0;
+      if (barrier.acks >= barrier.expected) done();
+      await Promise.race([heard, sleep(timeoutMs, undefined, { signal: timeout.signal }).catch(() => undefined)]);
+    } finally {
+      timeout.abort();
+      this.barriers.delete(id);
+    }
+  }
+
+  /** Every deletion committed before the barrier has been forgotten here: say so. */
+  private async acknowledge(id: string): Promise<void> {
+    try {
+      await this.dataSource.query('SELECT pg_notify($1, $2)', [this.channel, accessTokenAck(id)]);
+    } catch (error) {
+      this.logger.warn({ err: String(error) }, 'could not acknowledge an access-token barrier');
+    }
+  }
+
+  private acknowledged(id: string): void {
+    const barrier = this.barriers.get(id);
+    if (barrier && ++barrier.acks >= barrier.expected) barrier.done();
   }
 
   /** Creates a token for an existing device; runs inside the caller's transaction when given one. */

@@ -33,18 +33,23 @@ export class LoginService {
       return { deviceId: device, accessToken: await this.tokens.issue({ userId, deviceId: device }, query) };
     });
     // A known device_id: its earlier tokens are gone (other processes hear of it from the database).
-    if (request.device_id !== undefined) this.tokens.forgetDevices(userId, deviceId);
+    if (request.device_id !== undefined) {
+      this.tokens.forgetDevices(userId, deviceId);
+      await this.tokens.awaitDeletionsHeard();
+    }
     return { user_id: userId, access_token: accessToken, device_id: deviceId, home_server: this.config.serverName };
   }
 
   async logout(requester: Requester): Promise<void> {
     await this.devices.remove(this.dataSource.query.bind(this.dataSource), requester.userId, requester.deviceId);
     this.tokens.forgetDevices(requester.userId, requester.deviceId);
+    await this.tokens.awaitDeletionsHeard();
   }
 
   async logoutAll(requester: Requester): Promise<void> {
     await this.devices.removeAll(this.dataSource.query.bind(this.dataSource), requester.userId);
     this.tokens.forgetDevices(requester.userId);
+    await this.tokens.awaitDeletionsHeard();
   }
 
   private userIdOf(request: LoginRequestDto): string {
