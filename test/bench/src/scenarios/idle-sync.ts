@@ -9,6 +9,7 @@ import { latencyPlots, throughputPlot } from '../report/charts.js';
 import { type ScenarioResult } from '../report/model.js';
 import { roundSummary, summarize } from '../stats.js';
 import { now } from '../time.js';
+import { upToDateToken } from '../up-to-date-token.js';
 import { newResult, type ScenarioContext } from './context.js';
 
 /**
@@ -35,16 +36,7 @@ export async function runIdleSync(ctx: ScenarioContext): Promise<ScenarioResult>
     32,
     async (user, i) => {
       filters[i] = await ctx.filterId(user, [o.field]);
-      let since: string | undefined;
-      for (let round = 0; round < 5; round += 1) {
-        const response = await ctx.matrix.sync(user.token, { filter: filters[i], since, timeout: 0 });
-        if (response.status !== 200) throw new Error(`sync: HTTP ${response.status}`);
-        const next = String(response.body['next_batch']);
-        const quiet = since !== undefined && next === since && profileUpdates(response.body).size === 0;
-        since = next;
-        if (quiet) break;
-      }
-      tokens[i] = since!;
+      tokens[i] = await upToDateToken(ctx.matrix, user.token, filters[i], 5);
     },
     { deadline, label: 'idle: up-to-date tokens' },
   );

@@ -1,11 +1,11 @@
 import { forEachBounded } from '../bounded.js';
 import { log } from '../progress.js';
 import { openFileLimit, rssMiB } from '../proc.js';
-import { profileUpdates } from '../profile-updates.js';
 import { barChart } from '../report/svg-plot.js';
 import { type ScenarioResult } from '../report/model.js';
 import { median } from '../stats.js';
 import { now, sleep } from '../time.js';
+import { upToDateToken } from '../up-to-date-token.js';
 import { connectionHint, newResult, type ScenarioContext } from './context.js';
 
 const PARK_MS = 30_000;
@@ -48,16 +48,7 @@ export async function runMemory(ctx: ScenarioContext): Promise<ScenarioResult> {
     32,
     async (user, i) => {
       filters[i] = await ctx.filterId(user, [o.field]);
-      let since: string | undefined;
-      for (let round = 0; round < 3; round += 1) {
-        const response = await ctx.matrix.sync(user.token, { filter: filters[i], since, timeout: 0 });
-        if (response.status !== 200) throw new Error(`sync: HTTP ${response.status}`);
-        const next = String(response.body['next_batch']);
-        const quiet = since !== undefined && next === since && profileUpdates(response.body).size === 0;
-        since = next;
-        if (quiet) break;
-      }
-      tokens[i] = since!;
+      tokens[i] = await upToDateToken(ctx.matrix, user.token, filters[i], 3);
     },
     { deadline: now() + o.setupTimeoutS * 1000, label: 'memory: up-to-date tokens' },
   );
