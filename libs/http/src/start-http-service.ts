@@ -46,6 +46,14 @@ export async function createHttpService(module: Type<unknown>, config: AppConfig
   app.useGlobalFilters(new MatrixExceptionFilter(routes, await app.resolve(PinoLogger)));
   app.useGlobalPipes(matrixValidationPipe());
   app.enableShutdownHooks();
+  // Once shutdown begins, every response closes its connection: closing the server waits for
+  // every open connection, and a keep-alive client (the router's upstream pool) would otherwise
+  // hold the one of a request that was in flight until the shutdown deadline.
+  const lifecycle = app.get(LifecycleState);
+  fastify.addHook('onSend', (_request, reply, payload, done) => {
+    if (lifecycle.draining) void reply.header('connection', 'close');
+    done(null, payload);
+  });
   installHttpMetrics(fastify, app.get(Registry));
   return app;
 }
