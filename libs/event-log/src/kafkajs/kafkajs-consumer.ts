@@ -15,6 +15,8 @@ export interface KafkajsConsumerOptions {
  */
 export class KafkajsConsumer implements EventLogConsumer {
   private readonly consumer: Consumer;
+  private stopping = false;
+  private restartDelayMs = 1000;
 
   constructor(kafka: Kafka, options: KafkajsConsumerOptions) {
     this.consumer = kafka.consumer({
@@ -40,6 +42,30 @@ export class KafkajsConsumer implements EventLogConsumer {
         }
       });
     }
+    // kafkajs restarts a crashed consumer only after retriable errors; one that crashed on a
+    // non-retriable one (e.g. no group coordinator while the broker was going away during the
+    // group join) would stay stopped for ever while the process lives on. Restart it here.
+    this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
+      if (payload.restart || this.stopping) return;
+      const delay = this.restartDelayMs;
+      this.restartDelayMs = Math.min(this.restartDelayMs * 2, 10_000);
+      setTimeout(() => void this.restart(options), delay).unref();
+    });
+    await this.run(options);
+  }
+
+  private async restart(options: ConsumeOptions): Promise<void> {
+    if (this.stopping) return;
+    try {
+      await this.run(options);
+      this.restartDelayMs = 1000;
+    } catch {
+      // A failed start crashes again (or throws): the CRASH handler or this retry schedules the next attempt.
+      setTimeout(() => void this.restart(options), this.restartDelayMs).unref();
+    }
+  }
+
+  private async run(options: ConsumeOptions): Promise<void> {
     await this.consumer.connect();
     await this.consumer.subscribe({ topics: [...options.topics], fromBeginning: true });
     await this.consumer.run({
@@ -66,6 +92,7 @@ export class KafkajsConsumer implements EventLogConsumer {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     await this.consumer.disconnect();
   }
 }
