@@ -174,11 +174,21 @@ describe('profile fields: values', () => {
     expect((await getField(alice.userId, 'displayname')).body).toEqual({ displayname: 'Alice' });
   });
 
-  it('requires avatar_url to be an mxc:// URI', async () => {
+  it('takes any string as avatar_url, as Synapse and Complement do, and clears it with ""', async () => {
     const alice = await registerUser('alice');
-    expectMatrixError(await put(alice, 'avatar_url', 'https://x'), 400, 'M_INVALID_PARAM');
     expectMatrixError(await put(alice, 'avatar_url', 42), 400, 'M_INVALID_PARAM');
+    expectMatrixError(await put(alice, 'avatar_url', { url: 'mxc://test.local/ok' }), 400, 'M_INVALID_PARAM');
+    // Complement TestAvatarUrlUpdate (tests/csapi/room_profile_test.go) sets a plain word.
+    await expectPut(alice, 'avatar_url', 'LemurLover');
+    expect((await getField(alice.userId, 'avatar_url')).body).toEqual({ avatar_url: 'LemurLover' });
     await expectPut(alice, 'avatar_url', 'mxc://test.local/ok');
+    expect((await getField(alice.userId, 'avatar_url')).body).toEqual({ avatar_url: 'mxc://test.local/ok' });
+    // matrix-js-sdk setAvatarUrl(''): the avatar is gone.
+    await expectPut(alice, 'avatar_url', '');
+    expect((await getField(alice.userId, 'avatar_url')).status).toBe(404);
+    await expectPut(alice, 'displayname', 'Alice');
+    await expectPut(alice, 'displayname', '');
+    expect((await getField(alice.userId, 'displayname')).status).toBe(404);
   });
 
   it('requires m.tz to be an IANA time zone', async () => {

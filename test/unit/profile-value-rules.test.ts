@@ -1,17 +1,28 @@
 import { describe, expect, it } from 'vitest';
-import { checkProfileValue, isIanaTimeZone, ProfileFieldPolicy } from '@mx/profile';
+import { checkProfileValue, clearsProfileField, isIanaTimeZone, ProfileFieldPolicy } from '@mx/profile';
 
 describe('checkProfileValue', () => {
   it('applies the spec rules to displayname, avatar_url and m.tz', () => {
     expect(checkProfileValue('displayname', 'Alice')).toBeNull();
     expect(checkProfileValue('displayname', 5)).not.toBeNull();
     expect(checkProfileValue('avatar_url', 'mxc://example.org/abc123')).toBeNull();
-    expect(checkProfileValue('avatar_url', 'https://example.org/a.png')).not.toBeNull();
+    expect(checkProfileValue('avatar_url', 'https://example.org/a.png')).toBeNull();
+    expect(checkProfileValue('avatar_url', '')).toBeNull();
+    for (const bad of [5, null, { url: 'mxc://example.org/abc123' }])
+      expect(checkProfileValue('avatar_url', bad), JSON.stringify(bad)).not.toBeNull();
     expect(checkProfileValue('m.tz', 'Europe/Paris')).toBeNull();
     expect(checkProfileValue('m.tz', 'UTC')).toBeNull();
     expect(checkProfileValue('m.tz', 'America/Argentina/Buenos_Aires')).toBeNull();
     for (const bad of ['Mars/Olympus', '+01:00', 'Europe/', '', 5, null])
       expect(checkProfileValue('m.tz', bad), String(bad)).not.toBeNull();
+  });
+
+  it('treats "" as clearing displayname and avatar_url only', () => {
+    expect(clearsProfileField('avatar_url', '')).toBe(true);
+    expect(clearsProfileField('displayname', '')).toBe(true);
+    expect(clearsProfileField('displayname', ' ')).toBe(false);
+    expect(clearsProfileField('com.example.x', '')).toBe(false);
+    expect(clearsProfileField('m.tz', '')).toBe(false);
   });
 
   it('accepts any JSON value for other fields', () => {

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { PartitionProgress } from './partition-progress.js';
 
 /** The projector's counters, shared by its projections. */
 @Injectable()
@@ -10,6 +11,9 @@ export class ProjectorMetrics {
   readonly batchSize: Histogram;
   readonly latency: Histogram;
   readonly lag: Gauge;
+  readonly deadLetters: Counter;
+  readonly batchFailures: Counter;
+  readonly progress = new PartitionProgress();
 
   constructor(registry: Registry) {
     this.applied = new Counter({
@@ -49,6 +53,29 @@ export class ProjectorMetrics {
       help: 'Events that could not be decoded',
       labelNames: ['topic'],
       registers: [registry],
+    });
+    this.deadLetters = new Counter({
+      name: 'mx_projector_dead_letters_total',
+      help: 'Records set aside in dead_letters: undecodable (not an event, or a value the projection cannot store) or refused by the database',
+      labelNames: ['topic', 'cause'],
+      registers: [registry],
+    });
+    this.batchFailures = new Counter({
+      name: 'mx_projector_batch_failures_total',
+      help: 'Partition batches whose transaction failed: transient (retried) or data (records applied one by one, the bad ones set aside)',
+      labelNames: ['topic', 'kind'],
+      registers: [registry],
+    });
+    const progress = this.progress;
+    new Gauge({
+      name: 'mx_projector_partition_stalled_seconds',
+      help: 'Seconds a partition has had records to apply without its position advancing (0 when caught up or advancing)',
+      labelNames: ['topic', 'partition'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const { topic, partition, seconds } of progress.stalledSeconds()) this.set({ topic, partition: String(partition) }, seconds);
+      },
     });
   }
 }

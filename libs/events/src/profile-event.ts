@@ -1,3 +1,4 @@
+import { decodeRecord } from './parse-record.js';
 import { UndecodableEventError } from './undecodable-event.error.js';
 
 /**
@@ -37,28 +38,19 @@ export function encodeProfileEvent(event: ProfileEvent): Buffer {
 }
 
 export function decodeProfileEvent(bytes: Buffer | null): ProfileEvent {
-  if (bytes === null) throw new UndecodableEventError('profile event has no value');
-  let raw: unknown;
-  try {
-    raw = JSON.parse(bytes.toString('utf8'));
-  } catch {
-    throw new UndecodableEventError('profile event is not JSON');
-  }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    throw new UndecodableEventError('profile event is not a JSON object');
-  }
-  const event = raw as Record<string, unknown>;
-  if (event['v'] !== PROFILE_EVENT_VERSION) {
-    throw new UndecodableEventError(`unknown profile event version ${JSON.stringify(event['v'])}`);
-  }
-  const { id, user_id: userId, field, ts, type } = event;
-  if (typeof id !== 'string' || typeof userId !== 'string' || typeof field !== 'string' || typeof ts !== 'number') {
-    throw new UndecodableEventError('profile event lacks id, user_id, field or ts');
-  }
-  if (type === 'profile.field.set') {
-    if (!('value' in event)) throw new UndecodableEventError('profile.field.set without value');
-    return { v: 1, id, type, user_id: userId, field, value: event['value'], ts };
-  }
-  if (type === 'profile.field.deleted') return { v: 1, id, type, user_id: userId, field, ts };
-  throw new UndecodableEventError(`unknown profile event type ${JSON.stringify(type)}`);
+  return decodeRecord(bytes, 'profile event', (event) => {
+    if (event['v'] !== PROFILE_EVENT_VERSION) {
+      throw new UndecodableEventError(`unknown profile event version ${JSON.stringify(event['v'])}`);
+    }
+    const { id, user_id: userId, field, ts, type } = event;
+    if (typeof id !== 'string' || typeof userId !== 'string' || typeof field !== 'string' || typeof ts !== 'number') {
+      throw new UndecodableEventError('profile event lacks id, user_id, field or ts');
+    }
+    if (type === 'profile.field.set') {
+      if (!Object.hasOwn(event, 'value')) throw new UndecodableEventError('profile.field.set without value');
+      return { v: 1, id, type, user_id: userId, field, value: event['value'], ts };
+    }
+    if (type === 'profile.field.deleted') return { v: 1, id, type, user_id: userId, field, ts };
+    throw new UndecodableEventError(`unknown profile event type ${JSON.stringify(type)}`);
+  });
 }

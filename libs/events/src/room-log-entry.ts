@@ -1,3 +1,4 @@
+import { decodeRecord } from './parse-record.js';
 import { UndecodableEventError } from './undecodable-event.error.js';
 
 /**
@@ -46,38 +47,32 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 export function decodeRoomLogEntry(bytes: Buffer | null): RoomLogEntry {
-  if (bytes === null) throw new UndecodableEventError('membership entry has no value');
-  let raw: unknown;
-  try {
-    raw = JSON.parse(bytes.toString('utf8'));
-  } catch {
-    throw new UndecodableEventError('membership entry is not JSON');
-  }
-  if (!isObject(raw)) throw new UndecodableEventError('membership entry is not a JSON object');
-  if (raw['v'] !== 1) throw new UndecodableEventError(`unknown membership entry version ${JSON.stringify(raw['v'])}`);
-  const { id, type, room_id: roomId } = raw;
-  if (typeof id !== 'string' || typeof roomId !== 'string') throw new UndecodableEventError('membership entry lacks id or room_id');
-  if (type === 'room.event') {
-    const event = raw['event'];
-    if (
-      !isObject(event) ||
-      typeof event['event_id'] !== 'string' ||
-      event['room_id'] !== roomId ||
-      typeof event['type'] !== 'string' ||
-      typeof event['state_key'] !== 'string' ||
-      typeof event['sender'] !== 'string' ||
-      typeof event['origin_server_ts'] !== 'number' ||
-      !isObject(event['content'])
-    ) {
-      throw new UndecodableEventError('room.event carries a malformed event');
+  return decodeRecord(bytes, 'membership entry', (raw) => {
+    if (raw['v'] !== 1) throw new UndecodableEventError(`unknown membership entry version ${JSON.stringify(raw['v'])}`);
+    const { id, type, room_id: roomId } = raw;
+    if (typeof id !== 'string' || typeof roomId !== 'string') throw new UndecodableEventError('membership entry lacks id or room_id');
+    if (type === 'room.event') {
+      const event = raw['event'];
+      if (
+        !isObject(event) ||
+        typeof event['event_id'] !== 'string' ||
+        event['room_id'] !== roomId ||
+        typeof event['type'] !== 'string' ||
+        typeof event['state_key'] !== 'string' ||
+        typeof event['sender'] !== 'string' ||
+        typeof event['origin_server_ts'] !== 'number' ||
+        !isObject(event['content'])
+      ) {
+        throw new UndecodableEventError('room.event carries a malformed event');
+      }
+      return { v: 1, id, type, room_id: roomId, event: event as unknown as LoggedRoomEvent };
     }
-    return { v: 1, id, type, room_id: roomId, event: event as unknown as LoggedRoomEvent };
-  }
-  if (type === 'room.forget') {
-    const userId = raw['user_id'];
-    const ts = raw['ts'];
-    if (typeof userId !== 'string' || typeof ts !== 'number') throw new UndecodableEventError('room.forget lacks user_id or ts');
-    return { v: 1, id, type, room_id: roomId, user_id: userId, ts };
-  }
-  throw new UndecodableEventError(`unknown membership entry type ${JSON.stringify(type)}`);
+    if (type === 'room.forget') {
+      const userId = raw['user_id'];
+      const ts = raw['ts'];
+      if (typeof userId !== 'string' || typeof ts !== 'number') throw new UndecodableEventError('room.forget lacks user_id or ts');
+      return { v: 1, id, type, room_id: roomId, user_id: userId, ts };
+    }
+    throw new UndecodableEventError(`unknown membership entry type ${JSON.stringify(type)}`);
+  });
 }

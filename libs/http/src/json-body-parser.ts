@@ -1,9 +1,11 @@
 import type { FastifyInstance } from 'fastify';
-import { MatrixErrors } from '@mx/matrix';
+import { findUnstorableJson, MatrixErrors } from '@mx/matrix';
 
 /**
  * Matrix bodies are JSON whatever the Content-Type says. Replaces every Fastify parser with one
- * that parses any body as JSON and answers M_NOT_JSON when it is not.
+ * that parses any body as JSON and answers M_NOT_JSON when it is not, and M_BAD_JSON when it holds
+ * something the projection could never store (NUL, unpaired surrogates, numbers beyond a double,
+ * hostile nesting): such a value is refused here, at every endpoint, before it can reach the log.
  */
 export function installJsonBodyParser(fastify: FastifyInstance, bodyLimit: number): void {
   fastify.removeAllContentTypeParsers();
@@ -13,10 +15,15 @@ export function installJsonBodyParser(fastify: FastifyInstance, bodyLimit: numbe
       done(null, undefined);
       return;
     }
+    let parsed: unknown;
     try {
-      done(null, JSON.parse(buffer.toString('utf8')) as unknown);
+      parsed = JSON.parse(buffer.toString('utf8'));
     } catch {
       done(MatrixErrors.notJson(), undefined);
+      return;
     }
+    const problem = findUnstorableJson(parsed);
+    if (problem === null) done(null, parsed);
+    else done(MatrixErrors.badJson(`The body cannot be accepted: ${problem}`), undefined);
   });
 }

@@ -10,6 +10,7 @@ import { LifecycleState } from './lifecycle-state.js';
 import { MatrixExceptionFilter } from './matrix-exception.filter.js';
 import { matrixValidationPipe } from './matrix-validation.pipe.js';
 import { RouteRegistry } from './route-registry.js';
+import { installUnstorableParameterHook } from './unstorable-parameter.hook.js';
 
 /** CORS as the Client-Server API requires it, on every response and for every preflight. */
 const CORS = {
@@ -38,6 +39,7 @@ export async function createHttpService(module: Type<unknown>, config: AppConfig
   const fastify = adapter.getInstance();
   fastify.addHook('onRoute', (route) => routes.add(route.method, route.url));
   installJsonBodyParser(fastify, config.http.bodyLimitBytes);
+  installUnstorableParameterHook(fastify);
 
   const app = await NestFactory.create<NestFastifyApplication>(module, adapter, { bufferLogs: true, bodyParser: false });
   app.useLogger(app.get(Logger));

@@ -16,12 +16,13 @@ function level(value: unknown, fallback: number): number {
 /** Reads power levels from event content; without an event, the creator holds 100 (room v1–11 rules). */
 export function powerLevelsFrom(content: Readonly<Record<string, unknown>> | undefined, creator: string): PowerLevels {
   if (!content) return { users: { [creator]: 100 }, usersDefault: 0, stateDefault: 0, invite: 0, kick: 50, ban: 50, events: {} };
-  const users: Record<string, number> = {};
+  // Null-prototype maps: keys come from event content (`__proto__` must be a key like any other).
+  const users: Record<string, number> = Object.create(null) as Record<string, number>;
   const rawUsers = content['users'];
   if (rawUsers && typeof rawUsers === 'object') {
     for (const [user, value] of Object.entries(rawUsers as Record<string, unknown>)) users[user] = level(value, 0);
   }
-  const events: Record<string, number> = {};
+  const events: Record<string, number> = Object.create(null) as Record<string, number>;
   const rawEvents = content['events'];
   if (rawEvents && typeof rawEvents === 'object') {
     for (const [type, value] of Object.entries(rawEvents as Record<string, unknown>)) events[type] = level(value, 50);
@@ -38,12 +39,13 @@ export function powerLevelsFrom(content: Readonly<Record<string, unknown>> | und
 }
 
 export function userLevel(levels: PowerLevels, userId: string): number {
-  return levels.users[userId] ?? levels.usersDefault;
+  // Own properties only: a user ID or event type such as `constructor` must not find Object's members.
+  return Object.hasOwn(levels.users, userId) ? levels.users[userId]! : levels.usersDefault;
 }
 
 /** The level needed to send a state event of `type`. */
 export function stateEventLevel(levels: PowerLevels, type: string): number {
-  return levels.events[type] ?? levels.stateDefault;
+  return Object.hasOwn(levels.events, type) ? levels.events[type]! : levels.stateDefault;
 }
 
 /** Default content of `m.room.power_levels` for a new room. */

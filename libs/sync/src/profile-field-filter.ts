@@ -12,7 +12,7 @@ export const STABLE_PROFILE_FIELDS_KEY = 'profile_fields';
 export function requestedProfileFields(filter: Readonly<Record<string, unknown>>, maxFields: number): string[] {
   const ids: string[] = [];
   for (const key of [UNSTABLE_PROFILE_FIELDS_KEY, STABLE_PROFILE_FIELDS_KEY]) {
-    if (!(key in filter)) continue;
+    if (!Object.hasOwn(filter, key)) continue;
     const section = filter[key];
     if (section === null || typeof section !== 'object' || Array.isArray(section)) {
       throw MatrixErrors.badJson(`${key} must be an object`);

@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Put, UseGuards 
 import { AccessTokenGuard, AuthenticatedRequester, type Requester } from '@mx/auth';
 import { APP_CONFIG, type AppConfig } from '@mx/config';
 import { checkProfileKey, MatrixErrors } from '@mx/matrix';
-import { checkProfileValue, ProfileFieldPolicy } from '@mx/profile';
+import { checkProfileValue, clearsProfileField, ProfileFieldPolicy } from '@mx/profile';
 import { ProfileCommandService } from './profile-command.service.js';
 import { ProfileReader } from './profile-reader.js';
 import { ProfileWriteThrottlerGuard } from './profile-write-throttler.guard.js';
@@ -57,12 +57,14 @@ export class ProfileController {
   ): Promise<Record<string, never>> {
     checkKey(keyName);
     if (body === null || typeof body !== 'object' || Array.isArray(body)) throw MatrixErrors.badJson('Body must be a JSON object');
-    if (!(keyName in body)) throw MatrixErrors.missingParam(`Missing key '${keyName}'`);
+    // Own keys only: `constructor` or `toString` must not find Object's members.
+    if (!Object.hasOwn(body, keyName)) throw MatrixErrors.missingParam(`Missing key '${keyName}'`);
     const value = (body as Record<string, unknown>)[keyName];
     const valueProblem = checkProfileValue(keyName, value);
     if (valueProblem !== null) throw MatrixErrors.invalidParam(valueProblem);
     this.checkPermission(requester, userId, keyName);
-    await this.commands.setField(userId, keyName, value);
+    if (clearsProfileField(keyName, value)) await this.commands.deleteField(userId, keyName);
+    else await this.commands.setField(userId, keyName, value);
     return {};
   }
 
