@@ -55,7 +55,7 @@ const commands: Record<string, () => Promise<void>> = {
 };
 
 const name = process.argv[2] ?? '';
-const command = commands[name];
+const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
 if (!command) {
   process.stderr.write(`usage: ops <${Object.keys(commands).join('|')}>\n`);
   process.exit(64);
