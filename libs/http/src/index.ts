@@ -13,3 +13,4 @@ export * from './start-http-service.js';
 export * from './load-config-or-exit.js';
 export * from './dependency-unavailable.js';
 export * from './http-metrics.js';
+export * from './openapi-document.js';

@@ -9,6 +9,7 @@ import { installJsonBodyParser } from './json-body-parser.js';
 import { LifecycleState } from './lifecycle-state.js';
 import { MatrixExceptionFilter } from './matrix-exception.filter.js';
 import { matrixValidationPipe } from './matrix-validation.pipe.js';
+import { serveOpenApiDocument } from './openapi-document.js';
 import { RouteRegistry } from './route-registry.js';
 import { installUnstorableParameterHook } from './unstorable-parameter.hook.js';
 
@@ -57,6 +58,7 @@ export async function createHttpService(module: Type<unknown>, config: AppConfig
     done(null, payload);
   });
   installHttpMetrics(fastify, app.get(Registry));
+  serveOpenApiDocument(app, module.name.replace(/Module$/, ''));
   return app;
 }
 
