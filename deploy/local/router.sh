@@ -4,11 +4,15 @@
 #
 #   deploy/local/router.sh start    install Debian nginx if needed, render config, start
 #                                   (or reload when already running)
+#   deploy/local/router.sh render   render and check the config only (prints its path)
 #   deploy/local/router.sh stop     graceful stop
 #   deploy/local/router.sh status   exit 0 if running
 #
 # Env: MX_ROUTER_PORT (8008), MX_WRITER_PORT (8101), MX_SYNC_API_PORT (8102),
-#      MX_ROUTER_ERROR_LOG_LEVEL (crit), MX_LOCAL_DIR.
+#      MX_ROUTER_ERROR_LOG_LEVEL (crit), MX_LOCAL_DIR,
+#      MX_SYNC_MAX_TIMEOUT_MS (the services' /sync cap: the environment, else
+#      deploy/local/local.env, else the services' default 120000),
+#      MX_ROUTER_TIMEOUT_MARGIN_S (30): nginx's proxy timeouts are the cap plus this margin.
 # State: $MX_LOCAL_DIR/nginx/{nginx.conf,nginx.pid,logs/,temp/}
 set -euo pipefail
 MX_TAG=router
@@ -24,6 +28,8 @@ ROUTER_PORT="${MX_ROUTER_PORT:-8008}"
 WRITER_PORT="${MX_WRITER_PORT:-8101}"
 SYNC_API_PORT="${MX_SYNC_API_PORT:-8102}"
 LEVEL="${MX_ROUTER_ERROR_LOG_LEVEL:-crit}"
+# The services' default of MX_SYNC_MAX_TIMEOUT_MS (libs/config environment-variables.ts).
+SYNC_MAX_TIMEOUT_MS_DEFAULT=120000
 # File descriptors for nginx's worker: its 16384 worker_connections plus logs and listeners.
 WANT_NOFILE=17000
 
@@ -54,9 +60,32 @@ ensure_nginx() {
 
 running_pid() { pidfile_pid "$PIDFILE" "nginx: master"; }
 
+# The value the services run with: the environment wins over local.env (as in services.sh).
+sync_max_timeout_ms() {
+  local value="${MX_SYNC_MAX_TIMEOUT_MS:-}"
+  if [[ -z $value ]]; then
+    value="$(sed -n 's/^[[:space:]]*MX_SYNC_MAX_TIMEOUT_MS=//p' "$MX_ROOT/deploy/local/local.env" | tail -n 1)"
+  fi
+  printf '%s\n' "${value:-$SYNC_MAX_TIMEOUT_MS_DEFAULT}"
+}
+
+# nginx's proxy read/send timeout in seconds: a /sync long-poll lasts up to the services' cap, so
+# nginx must wait longer than that or every long-poll at the cap ends in nginx's 504.
+proxy_timeout_s() {
+  local max_ms margin
+  max_ms="$(sync_max_timeout_ms)"
+  margin="${MX_ROUTER_TIMEOUT_MARGIN_S:-30}"
+  [[ $max_ms =~ ^[0-9]+$ ]] || die "MX_SYNC_MAX_TIMEOUT_MS must be a whole number of milliseconds (got '$max_ms')"
+  [[ $margin =~ ^[0-9]+$ ]] && ((margin >= 1)) || die "MX_ROUTER_TIMEOUT_MARGIN_S must be a whole number of seconds, 1 or more (got '$margin')"
+  printf '%s\n' $(((10#$max_ms + 999) / 1000 + 10#$margin))
+}
+
 render() {
+  local proxy_timeout
+  proxy_timeout="$(proxy_timeout_s)"
   mkdir -p "$PREFIX/logs" "$PREFIX/temp"
   sed -e "s|@@PREFIX@@|$PREFIX|g" \
+      -e "s|@@PROXY_TIMEOUT_S@@|$proxy_timeout|g" \
       -e "s|@@ROUTER_PORT@@|$ROUTER_PORT|g" \
       -e "s|@@WRITER_PORT@@|$WRITER_PORT|g" \
       -e "s|@@SYNC_API_PORT@@|$SYNC_API_PORT|g" \
@@ -109,9 +138,17 @@ cmd_status() {
   say "not running"; return 1
 }
 
+cmd_render() {
+  ensure_nginx
+  raise_nofile
+  render
+  printf '%s\n' "$CONF"
+}
+
 case "${1:-}" in
   start)  take_lock router 60; cmd_start ;;
+  render) take_lock router 60; cmd_render ;;
   stop)   take_lock router 60; cmd_stop ;;
   status) cmd_status ;;
-  *) echo "usage: $0 {start|stop|status}" >&2; exit 2 ;;
+  *) echo "usage: $0 {start|render|stop|status}" >&2; exit 2 ;;
 esac

@@ -6,6 +6,7 @@ import { EnvironmentVariables, validateEnvironment } from '@mx/config';
 import { getMetadataStorage } from 'class-validator';
 import { parseDocument } from 'yaml';
 import { HTTPRoute } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute';
+import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule';
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -17,6 +18,8 @@ import {
   type K8sObject,
   objectsOfKind,
   renderChart,
+  repoRoot,
+  routeTimeouts,
   runHelm,
 } from '../support/chart.js';
 import { readmeWithTable, valuesRows, valuesTable } from '../../deploy/helm/tools/values-table.mjs';
@@ -76,7 +79,9 @@ describe('the chart renders and validates', () => {
           ? new HTTPRoute(object as never)
           : object.kind === 'ServiceMonitor'
             ? new ServiceMonitor(object as never)
-            : undefined;
+            : object.kind === 'PrometheusRule'
+              ? new PrometheusRule(object as never)
+              : undefined;
       expect(model, `no schema for ${object.apiVersion} ${object.kind}`).toBeDefined();
       model?.validate();
     }
@@ -106,7 +111,9 @@ describe('the chart renders and validates', () => {
       'Service',
       'ServiceAccount',
     ]);
-    expect(kinds(production)).toEqual(new Set([...kinds(minimal), 'HorizontalPodAutoscaler', 'Ingress', 'HTTPRoute', 'ServiceMonitor']));
+    expect(kinds(production)).toEqual(
+      new Set([...kinds(minimal), 'HorizontalPodAutoscaler', 'Ingress', 'HTTPRoute', 'ServiceMonitor', 'PrometheusRule']),
+    );
     expect(kinds(['ci/network-policy-values.yaml']).has('NetworkPolicy')).toBe(true);
     const existing = renderChart({ valuesFiles: ['ci/existing-secret-values.yaml'] }).objects;
     expect(objectsOfKind(existing, 'Secret')).toEqual([]);
@@ -130,6 +137,29 @@ describe('the values schema and the templates refuse bad values', () => {
     ['an Ingress without a host', { 'ingress.enabled': true }, 'ingress.host is required'],
     ['an HTTPRoute without a parent', { 'httpRoute.enabled': true }, 'httpRoute.parentRefs is required'],
     ['no server name', { serverName: '' }, 'serverName is required'],
+    ['no route timeout margin', { 'sync.routeTimeoutMarginSeconds': 0 }, '/sync/routeTimeoutMarginSeconds'],
+    ['an HTTPRoute timeout that is not a Gateway API duration', { 'httpRoute.requestTimeout': '2.5m' }, '/httpRoute/requestTimeout'],
+    [
+      'an HTTPRoute timeout not above the /sync cap',
+      { 'httpRoute.requestTimeout': '2m' },
+      'httpRoute.requestTimeout (2m) must exceed sync.maxTimeoutMs (120000 ms)',
+    ],
+    [
+      'an HTTPRoute timeout below a raised /sync cap',
+      { 'sync.maxTimeoutMs': 300000, 'httpRoute.requestTimeout': '4m59s' },
+      'httpRoute.requestTimeout (4m59s) must exceed sync.maxTimeoutMs (300000 ms)',
+    ],
+    [
+      'an Ingress read timeout not above the /sync cap',
+      { 'ingress.annotations.nginx\\.ingress\\.kubernetes\\.io/proxy-read-timeout': '120' },
+      'ingress.annotations proxy-read-timeout (120 s) must exceed sync.maxTimeoutMs (120000 ms)',
+    ],
+    [
+      'an Ingress send timeout not above the /sync cap',
+      { 'ingress.annotations.nginx\\.ingress\\.kubernetes\\.io/proxy-send-timeout': '60' },
+      'ingress.annotations proxy-send-timeout (60 s) must exceed sync.maxTimeoutMs (120000 ms)',
+    ],
+    ['Matrix error interception of the services’ own 404s', { 'ingress.matrixErrors.codes[0]': 404 }, '/ingress/matrixErrors/codes/0'],
   ];
   it.each(refusals)('refuses %s', (_, set, message) => {
     const result = runHelm('template', { valuesFiles: minimal, set });
@@ -338,6 +368,107 @@ describe('routing objects', () => {
       expect(rule.backendRefs[0]!.port).toBe(services.get(rule.backendRefs[0]!.name));
       expect(rule.timeouts.request).toBe('150s');
     }
+  });
+});
+
+describe('alerts', () => {
+  it('the PrometheusRule alerts on a stalled partition, projection lag and dead letters, using only metrics the services export', () => {
+    const rule = renderChart({ valuesFiles: production }).objects.find((object) => object.kind === 'PrometheusRule')!;
+    const rules = (rule.spec as { groups: { rules: { alert: string; expr: string }[] }[] }).groups.flatMap((group) => group.rules);
+    expect(rules.map((candidate) => candidate.alert)).toEqual([
+      'MatrixProfileSyncPartitionStalled',
+      'MatrixProfileSyncProjectionLag',
+      'MatrixProfileSyncDeadLetters',
+    ]);
+    // Every metric an alert reads is registered somewhere in the services' code (a renamed metric would silence its alert).
+    const sources = execFileSync('grep', ['-rhoE', "name: 'mx_[a-z_]+'", 'apps', 'libs'], { cwd: repoRoot, encoding: 'utf8' });
+    const registered = new Set([...sources.matchAll(/'(mx_[a-z_]+)'/g)].map((match) => match[1]));
+    for (const { alert, expr } of rules) {
+      const used = [...expr.matchAll(/\b(mx_[a-z_]+)\b/g)].map((match) => match[1]);
+      expect(used.length, alert).toBeGreaterThan(0);
+      for (const metric of used) expect(registered.has(metric), `${alert} reads ${metric}`).toBe(true);
+      expect(expr, alert).toContain('namespace="matrix"');
+    }
+  });
+});
+
+describe('long-poll timeouts follow sync.maxTimeoutMs', () => {
+  // The Ingress and the HTTPRoute must wait longer than the longest /sync long-poll the services
+  // allow, or every long-poll at the cap ends in the router's 504.
+  const external = { 'mps-credentials': { PGPASSWORD: 'pw', KAFKA_PASSWORD: 'sasl', REGISTRATION_SECRET: 'registration-secret' } };
+  const syncCapMs = (objects: readonly K8sObject[]) =>
+    Number(containerEnvironment(containerOf(findObject(objects, 'Deployment', '-sync-api')), objects, external)['MX_SYNC_MAX_TIMEOUT_MS']);
+
+  it.each([
+    [{}, 120_000, 150],
+    [{ 'sync.maxTimeoutMs': 300000 }, 300_000, 330],
+    [{ 'sync.maxTimeoutMs': 120500 }, 120_500, 151],
+    [{ 'sync.maxTimeoutMs': 600000 }, 600_000, 630],
+    [{ 'sync.maxTimeoutMs': 0 }, 0, 30],
+    [{ 'sync.routeTimeoutMarginSeconds': 60 }, 120_000, 180],
+  ])('%j: the services cap long-polls at %i ms, the routes wait %i s', (set, capMs, seconds) => {
+    const { objects } = renderChart({ valuesFiles: production, set });
+    expect(syncCapMs(objects)).toBe(capMs);
+    const timeouts = routeTimeouts(objects);
+    expect(timeouts).toEqual({ ingressRead: seconds, ingressSend: seconds, httpRouteRequests: [1, 2, 3, 4].map(() => seconds * 1000) });
+    expect(timeouts.ingressRead! * 1000).toBeGreaterThan(capMs);
+    for (const request of timeouts.httpRouteRequests) expect(request).toBeGreaterThan(capMs);
+  });
+
+  it.each(valuesFiles)('%s: the routes wait longer than the cap its sync API runs with', (file) => {
+    const { objects } = renderChart({
+      valuesFiles: [file],
+      set: {
+        'ingress.enabled': true,
+        'ingress.host': 'matrix.example.org',
+        'httpRoute.enabled': true,
+        'httpRoute.parentRefs[0].name': 'public',
+      },
+    });
+    const capMs = syncCapMs(objects);
+    const timeouts = routeTimeouts(objects);
+    expect(timeouts.ingressRead! * 1000).toBeGreaterThan(capMs);
+    expect(timeouts.ingressSend! * 1000).toBeGreaterThan(capMs);
+    expect(timeouts.httpRouteRequests.length).toBeGreaterThan(0);
+    for (const request of timeouts.httpRouteRequests) expect(request).toBeGreaterThan(capMs);
+  });
+
+  it('an explicit HTTPRoute timeout above the cap, and the operator’s own Ingress timeout above it, are used as given', () => {
+    const { objects } = renderChart({
+      valuesFiles: production,
+      set: {
+        'httpRoute.requestTimeout': '3m30s',
+        'ingress.annotations.nginx\\.ingress\\.kubernetes\\.io/proxy-read-timeout': '600',
+      },
+    });
+    expect(routeTimeouts(objects)).toEqual({ ingressRead: 600, ingressSend: 150, httpRouteRequests: [210_000, 210_000, 210_000, 210_000] });
+    expect(findObject(objects, 'Ingress', 'matrix-profile-sync').metadata.annotations).toMatchObject({
+      'cert-manager.io/cluster-issuer': 'letsencrypt',
+      'nginx.ingress.kubernetes.io/proxy-buffering': 'off',
+    });
+  });
+});
+
+describe('Matrix-shaped errors from ingress-nginx (ingress.matrixErrors)', () => {
+  it('hands the controller’s own errors to the writer, which renders them (X-Code), when enabled', () => {
+    const { objects } = renderChart({ valuesFiles: production, set: { 'ingress.matrixErrors.enabled': true } });
+    const annotations = findObject(objects, 'Ingress', 'matrix-profile-sync').metadata.annotations ?? {};
+    expect(annotations['nginx.ingress.kubernetes.io/custom-http-errors']).toBe('413,414,502,503,504');
+    const writer = findObject(objects, 'Service', '-writer');
+    expect(annotations['nginx.ingress.kubernetes.io/default-backend']).toBe(writer.metadata.name);
+    // ingress-nginx sends the error request to the backend Service's first port: the writer's HTTP port.
+    expect((writer.spec as { ports: { name: string }[] }).ports[0]?.name).toBe('http');
+  });
+
+  it('sets neither annotation by default, and takes the operator’s list of statuses', () => {
+    const plain = findObject(renderChart({ valuesFiles: production }).objects, 'Ingress', 'matrix-profile-sync').metadata.annotations ?? {};
+    expect(Object.keys(plain).filter((key) => /custom-http-errors|default-backend/.test(key))).toEqual([]);
+    const { objects } = renderChart({
+      valuesFiles: production,
+      set: { 'ingress.matrixErrors.enabled': true, 'ingress.matrixErrors.codes[0]': 502, 'ingress.matrixErrors.codes[1]': 504 },
+    });
+    const annotations = findObject(objects, 'Ingress', 'matrix-profile-sync').metadata.annotations ?? {};
+    expect(annotations['nginx.ingress.kubernetes.io/custom-http-errors']).toBe('502,504');
   });
 });
 

@@ -148,3 +148,34 @@ export function containerEnvironment(
   }
   return env;
 }
+
+/** The timeouts the chart's routing objects put between a client and the services. */
+export interface RouteTimeouts {
+  /** ingress-nginx's proxy-read-timeout / proxy-send-timeout annotations of the Ingress, in seconds. */
+  readonly ingressRead?: number;
+  readonly ingressSend?: number;
+  /** `timeouts.request` of every HTTPRoute rule, in milliseconds. */
+  readonly httpRouteRequests: number[];
+}
+
+/** A Gateway API duration (`1h2m3s4ms`) in milliseconds. */
+export function gatewayDurationMs(duration: string): number {
+  const units: Record<string, number> = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
+  if (!/^([0-9]{1,5}(h|m|s|ms)){1,4}$/.test(duration)) throw new Error(`not a Gateway API duration: ${duration}`);
+  return [...duration.matchAll(/([0-9]+)(h|ms|m|s)/g)].reduce((total, match) => total + Number(match[1]) * units[match[2]!]!, 0);
+}
+
+export function routeTimeouts(objects: readonly K8sObject[]): RouteTimeouts {
+  const ingress = objects.find((object) => object.kind === 'Ingress');
+  const annotation = (name: string) => {
+    const value = ingress?.metadata.annotations?.[`nginx.ingress.kubernetes.io/${name}`];
+    return value === undefined ? undefined : Number(value);
+  };
+  const rules = objects
+    .filter((object) => object.kind === 'HTTPRoute')
+    .flatMap((route) => (route.spec as { rules: { timeouts?: { request?: string } }[] }).rules);
+  return {
+    ...(ingress ? { ingressRead: annotation('proxy-read-timeout'), ingressSend: annotation('proxy-send-timeout') } : {}),
+    httpRouteRequests: rules.map((rule) => gatewayDurationMs(rule.timeouts?.request ?? '0s')),
+  };
+}

@@ -36,6 +36,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
     MX_REGISTRATION_MODE: 'open',
     MX_PROFILE_WRITE_RATE_LIMIT: '20',
     MX_PROFILE_WRITE_RATE_WINDOW_MS: '1000',
+    // Every test reaches the writer from one address (the router's X-Forwarded-For is 127.0.0.1) and registers,
+    // logs in and creates rooms quickly: generous limits here; test/integration/abuse-limits.test.ts starts its
+    // own writer with small ones.
+    MX_LOGIN_RATE_LIMIT_PER_ADDRESS: '1000000',
+    MX_LOGIN_RATE_LIMIT_PER_ACCOUNT: '1000000',
+    MX_REGISTRATION_RATE_LIMIT_PER_ADDRESS: '1000000',
+    MX_CREATE_ROOM_RATE_LIMIT_PER_ADDRESS: '1000000',
+    MX_CREATE_ROOM_RATE_LIMIT_PER_ACCOUNT: '1000000',
     MX_PROFILE_FIELDS_DISALLOWED: 'org.example.forbidden',
     MX_PROFILE_MAX_BYTES: '65536',
     MX_HTTP_HOST: '127.0.0.1',

@@ -5,6 +5,7 @@ import { EventLogModule } from '@mx/event-log';
 import { DatabaseReadinessProbe, ObservabilityModule } from '@mx/http';
 import { StorageModule } from '@mx/storage';
 import { ProfileUpdatesReader } from './sync/profile-updates.reader.js';
+import { LongPolls } from './sync/long-polls.js';
 import { ProjectionWatcher } from './sync/projection-watcher.js';
 import { RoomsReader } from './sync/rooms-reader.js';
 import { VisibilityReader } from './sync/visibility-reader.js';
@@ -25,6 +26,6 @@ import { VersionsController } from './versions.controller.js';
     AuthModule,
   ],
   controllers: [VersionsController, SyncController, FilterController],
-  providers: [ProjectionWatcher, ProfileUpdatesReader, RoomsReader, VisibilityReader, FilterStore, SyncService],
+  providers: [ProjectionWatcher, LongPolls, ProfileUpdatesReader, RoomsReader, VisibilityReader, FilterStore, SyncService],
 })
 export class SyncApiModule {}

@@ -3,8 +3,11 @@ import { AccessTokenGuard } from '@mx/auth';
 import { APP_CONFIG, type AppConfig } from '@mx/config';
 import { AVATAR_URL, DISPLAYNAME } from '@mx/matrix';
 import { ProfileFieldPolicy } from '@mx/profile';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 
 /** `GET /capabilities` (spec capabilities.yaml), profile capabilities from the field policy. */
+@ApiTags('server')
+@ApiBearerAuth('accessToken')
 @Controller('_matrix/client/v3')
 @UseGuards(AccessTokenGuard)
 export class CapabilitiesController {

@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common'
 import { PinoLogger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '@mx/config';
-import { EVENT_LOG_PRODUCER, type EventLogProducer, type LogPosition, type LogRecord } from '@mx/event-log';
+import { EVENT_LOG_PRODUCER, type EventLogProducer, EventLogRecordsTooLargeError, type LogPosition, type LogRecord } from '@mx/event-log';
 import { MatrixError, MatrixErrors } from '@mx/matrix';
 import { ProjectionBarrier } from './projection-barrier.js';
 
@@ -57,6 +57,14 @@ export class EventLogWriter implements OnApplicationBootstrap {
     try {
       return await this.producer.append(topic, records);
     } catch (error) {
+      // Records the log cannot hold are refused for good: a client error, never a retryable 503.
+      if (error instanceof EventLogRecordsTooLargeError) {
+        this.logger.warn(
+          { err: error, topic, bytes: error.bytes, limitBytes: error.limitBytes },
+          'a write was too large for the event log',
+        );
+        throw MatrixErrors.tooLarge('The change is too large to be stored');
+      }
       this.logger.error({ err: error, topic }, 'event log did not acknowledge a write');
       // The idempotent producer keeps retrying: a record the broker has not acknowledged yet may still be written.
       throw MatrixErrors.unavailable(

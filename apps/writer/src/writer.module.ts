@@ -22,6 +22,7 @@ import { RoomCommandService } from './rooms/room-commands.service.js';
 import { RoomReader } from './rooms/room-reader.js';
 import { RoomReadsController } from './rooms/room-reads.controller.js';
 import { RoomsController } from './rooms/rooms.controller.js';
+import { requestThrottlers } from './rate-limits/request-throttlers.js';
 import { AccountRegistrar } from './registration/account-registrar.js';
 import { RegistrationGate } from './registration/registration-gate.js';
 import { RegistrationController, RegistrationTokenController } from './registration/registration.controller.js';
@@ -39,7 +40,11 @@ import { WRITER_DEFAULTS } from './writer.defaults.js';
     ThrottlerModule.forRootAsync({
       inject: [APP_CONFIG],
       useFactory: (config: AppConfig) => ({
-        throttlers: [{ name: 'profile-writes', ttl: config.profile.writeRateWindowMs, limit: config.profile.writeRateLimit }],
+        throttlers: [
+          { name: 'profile-writes', ttl: config.profile.writeRateWindowMs, limit: config.profile.writeRateLimit },
+          // Login, registration and room creation, per client address and per account (see request-throttlers.ts).
+          ...requestThrottlers(config),
+        ],
         setHeaders: false,
       }),
     }),

@@ -22,6 +22,9 @@ export const ACCESS_TOKEN_CACHE_ENTRIES = 50_000;
 /** How long a looked-up token is trusted without asking again, should a deletion's notification be lost. */
 export const ACCESS_TOKEN_CACHE_TTL_MS = 60_000;
 
+/** Hears of deleted tokens: their hex SHA-256 hashes, or `'all'` when any token may have gone. */
+export type TokenDeletionListener = (hashes: readonly string[] | 'all') => void;
+
 /**
  * Issues and resolves access tokens (stored hashed in PostgreSQL). Resolved tokens are cached, so
  * a client's requests cost no token lookup; every deletion of tokens is announced by the
@@ -35,6 +38,7 @@ export class AccessTokenService implements OnModuleInit, OnApplicationShutdown {
   private readonly listener: PostgresListener;
   private readonly lookups: Counter<'result'>;
   private readonly channel: string;
+  private readonly deletionListeners = new Set<TokenDeletionListener>();
   /** Barriers this process sent, waiting for every listener's acknowledgement. */
   private readonly barriers = new Map<string, { acks: number; expected: number; done: () => void }>();
 
@@ -59,10 +63,11 @@ export class AccessTokenService implements OnModuleInit, OnApplicationShutdown {
         const change = decodeAccessTokenChange(payload);
         if (change.kind === 'barrier') void this.acknowledge(change.id);
         else if (change.kind === 'ack') this.acknowledged(change.id);
-        else if (change.kind === 'all') this.cache.clear();
-        else this.cache.forget(change.hashes);
+        else if (change.kind === 'all') this.deleted('all');
+        else this.deleted(change.hashes);
       },
-      () => this.cache.clear(),
+      // Deletions may have been missed while not listening: anything may be gone.
+      () => this.deleted('all'),
       logger,
       `${accessTokenListenerPrefix(this.channel)}${process.pid}`,
     );
@@ -76,8 +81,12 @@ export class AccessTokenService implements OnModuleInit, OnApplicationShutdown {
     await this.listener.stop();
   }
 
-  async resolve(token: string): Promise<Requester | null> {
-    const hash = hashAccessToken(token);
+  resolve(token: string): Promise<Requester | null> {
+    return this.resolveHash(hashAccessToken(token));
+  }
+
+  /** Resolves a token by its SHA-256 (see `hashAccessToken`). */
+  async resolveHash(hash: Buffer): Promise<Requester | null> {
     const key = hash.toString('hex');
     if (this.cached(key)) {
       // A deletion's notification that reached this process with the request is heard first.
@@ -102,6 +111,36 @@ export class AccessTokenService implements OnModuleInit, OnApplicationShutdown {
     const requester = { userId: row.user_id, deviceId: row.device_id };
     if (this.listener.listening) this.cache.set(key, requester, lookupBegan);
     return requester;
+  }
+
+  /**
+   * Whether the token with this hex SHA-256 still exists: from the cache when it holds the token
+   * (a deletion removes it from the cache before its subscribers hear of it), else from the database.
+   */
+  async isAlive(hashHex: string): Promise<boolean> {
+    return (await this.resolveHash(Buffer.from(hashHex, 'hex'))) !== null;
+  }
+
+  /**
+   * Calls `listener` whenever tokens are deleted, after this process forgot them: with their hex
+   * SHA-256 hashes, or `'all'` when any token may have gone (a mass deletion, or a reconnect of
+   * the listener, which may have missed deletions). Returns the unsubscribe function.
+   */
+  onTokensDeleted(listener: TokenDeletionListener): () => void {
+    this.deletionListeners.add(listener);
+    return () => this.deletionListeners.delete(listener);
+  }
+
+  private deleted(hashes: readonly string[] | 'all'): void {
+    if (hashes === 'all') this.cache.clear();
+    else this.cache.forget(hashes);
+    for (const listener of this.deletionListeners) {
+      try {
+        listener(hashes);
+      } catch (error) {
+        this.logger.warn({ err: String(error) }, 'an access-token deletion listener failed');
+      }
+    }
   }
 
   /** The cache is trusted only while no deletion can be missed. */

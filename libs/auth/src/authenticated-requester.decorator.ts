@@ -8,3 +8,10 @@ export const AuthenticatedRequester = createParamDecorator((_data: unknown, cont
   if (!requester) throw new Error('AuthenticatedRequester used on a route without AccessTokenGuard');
   return requester;
 });
+
+/** Injects the hex SHA-256 of the access token AccessTokenGuard accepted. */
+export const AuthenticatedAccessTokenHash = createParamDecorator((_data: unknown, context: ExecutionContext): string => {
+  const hash = context.switchToHttp().getRequest<AuthenticatedRequest>().accessTokenHash;
+  if (hash === undefined) throw new Error('AuthenticatedAccessTokenHash used on a route without AccessTokenGuard');
+  return hash;
+});

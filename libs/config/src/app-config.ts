@@ -39,6 +39,18 @@ export interface AppConfig {
     readonly lazyCacheDevices: number;
     readonly maxTimeoutMs: number;
     readonly maxProfileFields: number;
+    /** Bound (estimated bytes) of the stored-filter cache of each sync-api replica. */
+    readonly filterCacheBytes: number;
+  };
+  /** Request rate limits of the writer, counted in each replica's memory (N replicas allow up to N times each). */
+  readonly rateLimits: {
+    readonly login: { readonly perAddress: number; readonly perAccount: number; readonly windowMs: number };
+    readonly registration: { readonly perAddress: number; readonly windowMs: number };
+    readonly createRoom: { readonly perAddress: number; readonly perAccount: number; readonly windowMs: number };
+  };
+  readonly rooms: {
+    /** Most users one createRoom request may invite. */
+    readonly maxInvitesPerCreate: number;
   };
 }
 

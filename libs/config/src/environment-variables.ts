@@ -194,4 +194,72 @@ export class EnvironmentVariables {
   @Min(0)
   @Max(1_000_000)
   MX_SYNC_LAZY_CACHE_DEVICES = 10_000;
+
+  /** Memory (estimated bytes) each sync-api replica may spend caching stored filters; 0 caches none. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(4 * 1024 * 1024 * 1024)
+  MX_SYNC_FILTER_CACHE_BYTES = 32 * 1024 * 1024;
+
+  /**
+   * Login attempts (right or wrong password) one client address may make per window, and that
+   * name one account (from any address). Counted in each writer replica's memory.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  MX_LOGIN_RATE_LIMIT_PER_ADDRESS = 30;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  MX_LOGIN_RATE_LIMIT_PER_ACCOUNT = 10;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(86_400_000)
+  MX_LOGIN_RATE_WINDOW_MS = 60_000;
+
+  /** Registration requests (each step of User-Interactive Auth counts) one client address may make per window. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  MX_REGISTRATION_RATE_LIMIT_PER_ADDRESS = 20;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(86_400_000)
+  MX_REGISTRATION_RATE_WINDOW_MS = 60_000;
+
+  /** Rooms one user may create per window, and one client address (for any users). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  MX_CREATE_ROOM_RATE_LIMIT_PER_ACCOUNT = 10;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1_000_000)
+  MX_CREATE_ROOM_RATE_LIMIT_PER_ADDRESS = 30;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(86_400_000)
+  MX_CREATE_ROOM_RATE_WINDOW_MS = 60_000;
+
+  /** Most users one createRoom request may invite (400 M_INVALID_PARAM beyond). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(10_000)
+  MX_CREATE_ROOM_MAX_INVITES = 100;
 }

@@ -89,7 +89,22 @@ export function toAppConfig(env: EnvironmentVariables, defaults: ServiceDefaults
       maxProfileFields: env.MX_SYNC_MAX_PROFILE_FIELDS,
       stableNames: env.MX_MSC4429_STABLE,
       lazyCacheDevices: env.MX_SYNC_LAZY_CACHE_DEVICES,
+      filterCacheBytes: env.MX_SYNC_FILTER_CACHE_BYTES,
     },
+    rateLimits: {
+      login: {
+        perAddress: env.MX_LOGIN_RATE_LIMIT_PER_ADDRESS,
+        perAccount: env.MX_LOGIN_RATE_LIMIT_PER_ACCOUNT,
+        windowMs: env.MX_LOGIN_RATE_WINDOW_MS,
+      },
+      registration: { perAddress: env.MX_REGISTRATION_RATE_LIMIT_PER_ADDRESS, windowMs: env.MX_REGISTRATION_RATE_WINDOW_MS },
+      createRoom: {
+        perAddress: env.MX_CREATE_ROOM_RATE_LIMIT_PER_ADDRESS,
+        perAccount: env.MX_CREATE_ROOM_RATE_LIMIT_PER_ACCOUNT,
+        windowMs: env.MX_CREATE_ROOM_RATE_WINDOW_MS,
+      },
+    },
+    rooms: { maxInvitesPerCreate: env.MX_CREATE_ROOM_MAX_INVITES },
   };
 }
 

@@ -22,10 +22,30 @@ export interface EventLogProducer {
   /**
    * Appends records durably (acknowledged by all in-sync replicas, idempotent producer) and
    * resolves with the position of each record, in input order. Rejects when the broker did not
-   * acknowledge them.
+   * acknowledge them, and with EventLogRecordsTooLargeError when the records cannot fit the log.
    */
   append(topic: string, records: readonly LogRecord[]): Promise<LogPosition[]>;
   disconnect(): Promise<void>;
+}
+
+/**
+ * The records of an append are too large for the log: checked before anything is sent (the
+ * records of one partition must fit one batch of the broker's maximum message size), or refused
+ * by the broker for their size. Retrying the same records can never succeed; a caller should
+ * answer with a client error, not a retryable one.
+ */
+export class EventLogRecordsTooLargeError extends Error {
+  constructor(
+    message: string,
+    /** Encoded size of the largest partition batch of the append, when known. */
+    readonly bytes?: number,
+    /** The most bytes one partition batch may hold, when known. */
+    readonly limitBytes?: number,
+    options?: { readonly cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'EventLogRecordsTooLargeError';
+  }
 }
 
 export interface ConsumedRecord {

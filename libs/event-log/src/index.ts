@@ -1,4 +1,5 @@
 export * from './event-log.port.js';
+export * from './record-batch-size.js';
 export * from './murmur2-partitioner.js';
 export * from './kafkajs/kafka-connection-options.js';
 export * from './kafkajs/create-kafka-client.js';

@@ -2,8 +2,10 @@ import { Controller, Get, Inject } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { LifecycleState } from './lifecycle-state.js';
 import { READINESS_PROBES, type ReadinessProbe } from './readiness-probe.js';
+import { ApiExcludeController } from '@nestjs/swagger';
 
 /** `/health/live` (the process answers) and `/health/ready` (every dependency answers, not draining). */
+@ApiExcludeController()
 @Controller('health')
 export class HealthController {
   constructor(

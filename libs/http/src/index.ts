@@ -14,3 +14,4 @@ export * from './load-config-or-exit.js';
 export * from './dependency-unavailable.js';
 export * from './http-metrics.js';
 export * from './openapi-document.js';
+export * from './optional-field.js';

@@ -42,8 +42,9 @@ export class MatrixExceptionFilter implements ExceptionFilter {
     if (exception instanceof NotFoundException) {
       const path = request.url.split('?')[0] ?? '/';
       const methods = this.routes.methodsFor(path);
+      // A 405 says which methods the path does take (RFC 9110 makes Allow mandatory on a 405).
       return methods.length > 0 && !methods.includes(request.method)
-        ? MatrixErrors.unrecognized('Unrecognized request: method not allowed', 405)
+        ? new MatrixError(405, 'M_UNRECOGNIZED', 'Unrecognized request: method not allowed', {}, { Allow: this.routes.allowHeader(path) })
         : MatrixErrors.unrecognized();
     }
     if (exception instanceof HttpException) {

@@ -1,7 +1,9 @@
 import { Controller, Get, Header } from '@nestjs/common';
 import { Registry } from 'prom-client';
+import { ApiExcludeController } from '@nestjs/swagger';
 
 /** Prometheus metrics of this process. */
+@ApiExcludeController()
 @Controller('metrics')
 export class MetricsController {
   constructor(private readonly registry: Registry) {}

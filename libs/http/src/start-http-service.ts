@@ -4,6 +4,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { Logger, PinoLogger } from 'nestjs-pino';
 import type { AppConfig } from '@mx/config';
 import { Registry } from 'prom-client';
+import { installErrorBackend, MAX_PATH_PARAMETER_LENGTH, matrixClientErrorHandler, matrixFrameworkErrors } from './framework-errors.js';
 import { installHttpMetrics } from './http-metrics.js';
 import { installJsonBodyParser } from './json-body-parser.js';
 import { LifecycleState } from './lifecycle-state.js';
@@ -19,6 +20,9 @@ const CORS = {
   methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
   allowedHeaders: ['X-Requested-With', 'Content-Type', 'Authorization'],
   maxAge: 86400,
+  // A plain OPTIONS (no Origin / Access-Control-Request-Method) is answered like a preflight
+  // (204 with the CORS headers), not with @fastify/cors's text/plain 400.
+  strictPreflight: false,
 };
 
 /**
@@ -33,13 +37,17 @@ export async function createHttpService(module: Type<unknown>, config: AppConfig
     trustProxy: true,
     bodyLimit: config.http.bodyLimitBytes,
     // Clients call some endpoints with a trailing slash (matrix-js-sdk: `/pushrules/`).
-    routerOptions: { maxParamLength: 2048, ignoreTrailingSlash: true },
+    routerOptions: { maxParamLength: MAX_PATH_PARAMETER_LENGTH, ignoreTrailingSlash: true },
     return503OnClosing: true,
     keepAliveTimeout: 75_000,
+    // Matrix bodies for what Fastify answers itself: undecodable paths, over-long parameters, bad requests.
+    frameworkErrors: matrixFrameworkErrors,
+    clientErrorHandler: matrixClientErrorHandler,
   });
   const fastify = adapter.getInstance();
   fastify.addHook('onRoute', (route) => routes.add(route.method, route.url));
   installJsonBodyParser(fastify, config.http.bodyLimitBytes);
+  installErrorBackend(fastify);
   installUnstorableParameterHook(fastify);
 
   const app = await NestFactory.create<NestFastifyApplication>(module, adapter, { bufferLogs: true, bodyParser: false });

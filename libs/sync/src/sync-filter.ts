@@ -1,4 +1,4 @@
-import { MatrixErrors } from '@mx/matrix';
+import { MatrixError, MatrixErrors } from '@mx/matrix';
 import { requestedProfileFields } from './profile-field-filter.js';
 
 /** What a `/sync` filter asks of this server (spec filter.yaml, MSC4429). */
@@ -20,6 +20,43 @@ export interface SyncFilter {
  */
 export function includesRoom(filter: SyncFilter, roomId: string): boolean {
   return !filter.notRooms.has(roomId) && (filter.rooms === undefined || filter.rooms.has(roomId));
+}
+
+/**
+ * The largest filter accepted, stored or inline: 64 KiB as compact JSON in UTF-8 (the size of its
+ * canonical JSON: the same bytes with the keys sorted). Synapse has no limit of its own beyond the
+ * request size; a real filter is a few hundred bytes, and this keeps one user's filters from
+ * filling a replica's memory.
+ */
+export const MAX_FILTER_BYTES = 64 * 1024;
+
+/** 400 `M_TOO_LARGE`: the filter is larger than MAX_FILTER_BYTES. */
+export function filterTooLarge(bytes: number, maxBytes = MAX_FILTER_BYTES): MatrixError {
+  return new MatrixError(400, 'M_TOO_LARGE', `The filter is ${bytes} bytes as JSON; at most ${maxBytes} are accepted`);
+}
+
+/** Refuses (400 `M_TOO_LARGE`) a filter whose compact JSON text is larger than `maxBytes`. */
+export function assertFilterTextSize(text: string, maxBytes = MAX_FILTER_BYTES): void {
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: short texts need no exact count.
+  if (text.length * 3 <= maxBytes) return;
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > maxBytes) throw filterTooLarge(bytes, maxBytes);
+}
+
+/**
+ * The compact JSON text of a filter definition (as stored), refused when larger than `maxBytes`
+ * (400 `M_TOO_LARGE`) or when it cannot be written as JSON (400 `M_BAD_JSON`, e.g. nesting too
+ * deep for the encoder).
+ */
+export function encodeFilter(definition: Readonly<Record<string, unknown>>, maxBytes = MAX_FILTER_BYTES): string {
+  let text: string;
+  try {
+    text = JSON.stringify(definition);
+  } catch {
+    throw MatrixErrors.badJson('The filter cannot be encoded as JSON');
+  }
+  assertFilterTextSize(text, maxBytes);
+  return text;
 }
 
 export const DEFAULT_TIMELINE_LIMIT = 10;

@@ -1,60 +1,94 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
+import { Gauge, Registry } from 'prom-client';
 import { DataSource } from 'typeorm';
+import { APP_CONFIG, type AppConfig } from '@mx/config';
+import { ByteBoundedLru } from './byte-bounded-lru.js';
 
-/** Stored filters kept per process; a filter never changes once stored, so they never go stale. */
+/** Stored filters kept per process at most (within MX_SYNC_FILTER_CACHE_BYTES). */
 export const FILTER_CACHE_ENTRIES = 10_000;
+/** Estimated cost of a cached filter beyond its two strings: the map slot, the entry and two string headers. */
+const ENTRY_OVERHEAD_BYTES = 160;
+
+/**
+ * What a cached filter is said to cost: its key and text counted at two bytes a character (V8
+ * keeps Latin-1 strings at one), plus the entry's overhead. An upper estimate of the memory held.
+ */
+export function filterCacheCost(key: string, text: string): number {
+  return ENTRY_OVERHEAD_BYTES + 2 * (key.length + text.length);
+}
 
 /**
  * Stored sync filters, verbatim: the JSON text the client uploaded (as parsed and re-serialised,
  * which keeps every key, unknown ones included, in order). Clients such as matrix-js-sdk compare
  * the stored filter with their own on restart.
  *
- * Filters are immutable (uploading one creates a new ID), so the ones found are cached, the least
- * recently used going first; an unknown ID is asked again every time (it may be stored meanwhile).
+ * Filters are immutable (uploading one creates a new ID), so the ones found are cached as their
+ * JSON text (never as parsed objects, whose memory cannot be told), the least recently used going
+ * first beyond FILTER_CACHE_ENTRIES entries or MX_SYNC_FILTER_CACHE_BYTES bytes; an unknown ID is
+ * asked again every time (it may be stored meanwhile).
  */
 @Injectable()
 export class FilterStore {
-  private readonly cache = new Map<string, Readonly<Record<string, unknown>>>();
+  private readonly cache: ByteBoundedLru<string>;
 
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    @Inject(APP_CONFIG) config: AppConfig,
+    registry: Registry,
+  ) {
+    const cache = new ByteBoundedLru<string>(FILTER_CACHE_ENTRIES, config.sync.filterCacheBytes);
+    this.cache = cache;
+    new Gauge({
+      name: 'mx_sync_filter_cache_bytes',
+      help: 'Estimated memory held by the stored-filter cache (bounded by MX_SYNC_FILTER_CACHE_BYTES)',
+      registers: [registry],
+      collect() {
+        this.set(cache.bytes);
+      },
+    });
+    new Gauge({
+      name: 'mx_sync_filter_cache_entries',
+      help: 'Stored filters held by the stored-filter cache',
+      registers: [registry],
+      collect() {
+        this.set(cache.size);
+      },
+    });
+  }
 
-  /** Stores a definition; filter IDs are URL-safe and never start with `{` (that means inline JSON). */
-  async create(userId: string, definition: Record<string, unknown>): Promise<string> {
+  /**
+   * Stores a filter's JSON text (checked by the caller); filter IDs are URL-safe and never start
+   * with `{` (that means inline JSON).
+   */
+  async create(userId: string, text: string): Promise<string> {
     const filterId = randomBytes(9).toString('base64url');
-    const text = JSON.stringify(definition);
     await this.dataSource.query('INSERT INTO filters (user_id, filter_id, definition, created_ts) VALUES ($1, $2, $3, $4)', [
       userId,
       filterId,
       text,
       Date.now(),
     ]);
-    // Kept as a later read would give it back (re-parsed from the stored text).
-    this.remember(`${userId}\n${filterId}`, JSON.parse(text) as Record<string, unknown>);
+    this.remember(`${userId}\n${filterId}`, text);
     return filterId;
   }
 
-  async find(userId: string, filterId: string): Promise<Readonly<Record<string, unknown>> | undefined> {
+  /** The stored JSON text of a filter, or undefined when the user has no filter with that ID. */
+  async find(userId: string, filterId: string): Promise<string | undefined> {
     const key = `${userId}\n${filterId}`;
     const cached = this.cache.get(key);
-    if (cached) {
-      this.cache.delete(key);
-      this.cache.set(key, cached);
-      return cached;
-    }
+    if (cached !== undefined) return cached;
     const rows: { definition: string }[] = await this.dataSource.query(
       'SELECT definition FROM filters WHERE user_id = $1 AND filter_id = $2',
       [userId, filterId],
     );
     const text = rows[0]?.definition;
     if (text === undefined) return undefined;
-    const definition = JSON.parse(text) as Record<string, unknown>;
-    this.remember(key, definition);
-    return definition;
+    this.remember(key, text);
+    return text;
   }
 
-  private remember(key: string, definition: Readonly<Record<string, unknown>>): void {
-    this.cache.set(key, definition);
-    if (this.cache.size > FILTER_CACHE_ENTRIES) this.cache.delete(this.cache.keys().next().value!);
+  private remember(key: string, text: string): void {
+    this.cache.set(key, text, filterCacheCost(key, text));
   }
 }

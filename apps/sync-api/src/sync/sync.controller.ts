@@ -1,10 +1,13 @@
-import { Controller, Get, Inject, Query, Req, UseGuards } from '@nestjs/common';
-import type { FastifyRequest } from 'fastify';
-import { AccessTokenGuard, AuthenticatedRequester, type Requester } from '@mx/auth';
+import { Controller, Get, Inject, Query, Res, UseGuards } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { AccessTokenGuard, AuthenticatedAccessTokenHash, AuthenticatedRequester, type Requester } from '@mx/auth';
 import { APP_CONFIG, type AppConfig } from '@mx/config';
 import { parseSyncRequest } from './sync-request.js';
 import { SyncService, type SyncResponse } from './sync.service.js';
+import { ApiBearerAuth, ApiOkResponse, ApiQuery, ApiTags } from '@nestjs/swagger';
 
+@ApiTags('sync')
+@ApiBearerAuth('accessToken')
 @Controller('_matrix/client/v3')
 @UseGuards(AccessTokenGuard)
 export class SyncController {
@@ -14,12 +17,26 @@ export class SyncController {
   ) {}
 
   @Get('sync')
+  @ApiQuery({ name: 'filter', required: false, type: String, description: 'A filter ID, or an inline filter as JSON' })
+  @ApiQuery({ name: 'since', required: false, type: String, description: 'The next_batch of an earlier response' })
+  @ApiQuery({ name: 'timeout', required: false, type: Number, description: 'Milliseconds to wait for changes (long-poll)' })
+  @ApiQuery({ name: 'full_state', required: false, type: Boolean })
+  @ApiQuery({ name: 'set_presence', required: false, enum: ['offline', 'online', 'unavailable'] })
+  @ApiOkResponse({
+    description: 'Changes since `since` (or everything), with the MSC4429 users section when the filter asks for profile fields',
+    schema: { type: 'object', required: ['next_batch'], properties: { next_batch: { type: 'string' } } },
+  })
   sync(
     @Query() query: Record<string, unknown>,
     @AuthenticatedRequester() requester: Requester,
-    @Req() request: FastifyRequest,
+    @AuthenticatedAccessTokenHash() tokenHash: string,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<SyncResponse> {
     const parsed = parseSyncRequest(query, this.config.sync.maxTimeoutMs);
-    return this.syncs.sync(requester, parsed, () => request.raw.destroyed);
+    // The response closes before it is sent only when the client went away: a parked long-poll then ends.
+    const closed = new AbortController();
+    reply.raw.once('close', () => closed.abort());
+    if (reply.raw.destroyed) closed.abort();
+    return this.syncs.sync({ userId: requester.userId, deviceId: requester.deviceId, tokenHash }, parsed, closed.signal);
   }
 }

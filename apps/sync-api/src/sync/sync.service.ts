@@ -1,9 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { AccessTokenService } from '@mx/auth';
 import { APP_CONFIG, type AppConfig } from '@mx/config';
 import { MatrixErrors } from '@mx/matrix';
 import {
+  assertFilterTextSize,
   buildTimeline,
+  encodeFilter,
   encodeSyncToken,
   fitsLayout,
   includesRoom,
@@ -20,6 +23,7 @@ import {
   type SyncPositions,
 } from '@mx/sync';
 import { FilterStore } from '../filters/filter-store.js';
+import { LongPolls } from './long-polls.js';
 import { ProfileUpdatesReader, type ProfileUpdates } from './profile-updates.reader.js';
 import { ProjectionWatcher } from './projection-watcher.js';
 import { RoomsReader, type WindowEvent } from './rooms-reader.js';
@@ -41,10 +45,11 @@ export interface SyncResponse {
   [STABLE_USERS_SECTION]?: Record<string, { profile_updates: ProfileUpdates | null }>;
 }
 
-/** Who is syncing: the user, and the device (for lazy-loading memory). */
+/** Who is syncing: the user, the device (for lazy-loading memory) and the access token's hex SHA-256. */
 export interface Syncer {
   readonly userId: string;
   readonly deviceId: string;
+  readonly tokenHash: string;
 }
 
 interface SyncResult {
@@ -70,6 +75,8 @@ export class SyncService {
     private readonly roomsReader: RoomsReader,
     private readonly visibility: VisibilityReader,
     private readonly filters: FilterStore,
+    private readonly tokens: AccessTokenService,
+    private readonly longPolls: LongPolls,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.lazyCache = new LazyProfileCache(config.sync.lazyCacheDevices);
@@ -77,7 +84,13 @@ export class SyncService {
 
   private readonly lazyCache: LazyProfileCache;
 
-  async sync(syncer: Syncer, request: SyncRequest, aborted: () => boolean): Promise<SyncResponse> {
+  /**
+   * `closed` aborts when the client goes away: a parked long-poll then ends at once. Every answer
+   * carrying data is read in a snapshot in which the access token still exists, so nothing
+   * committed after the token's deletion can reach its holder; a parked long-poll whose token is
+   * deleted answers 401 `M_UNKNOWN_TOKEN` as soon as this replica hears of the deletion.
+   */
+  async sync(syncer: Syncer, request: SyncRequest, closed: AbortSignal): Promise<SyncResponse> {
     const { userId } = syncer;
     const filter = await this.filterOf(userId, request);
     // No token, or one from another projection or topic layout: a full sync (a 4xx here would strand clients).
@@ -91,27 +104,51 @@ export class SyncService {
     if (request.timeoutMs === 0 && !isBehind(since, this.watcher.current)) return this.respond(this.nothingNew(since));
 
     const deadline = Date.now() + request.timeoutMs;
-    let rooms: ReadonlySet<string> = new Set(await this.roomsReader.joinedRoomIds(this.dataSource.query.bind(this.dataSource), userId));
-    for (;;) {
-      const wait = this.watcher.waitForChange({ users: new Set([userId]), rooms });
-      if (isBehind(since, this.watcher.current)) {
-        const result = await this.snapshot(syncer, filter, since, false);
-        if (!isEmpty(result) || Date.now() >= deadline || aborted() || this.watcher.draining) {
+    // Registered first, then checked: a deletion heard before registering has already left the
+    // token cache (so the check asks the database), one heard after it signals the long-poll.
+    const parked = this.longPolls.park(userId, syncer.tokenHash);
+    const release = () => parked.poll.release();
+    closed.addEventListener('abort', release, { once: true });
+    if (closed.aborted) release();
+    try {
+      await this.assertTokenAlive(syncer);
+      let rooms: ReadonlySet<string> = new Set(await this.roomsReader.joinedRoomIds(this.dataSource.query.bind(this.dataSource), userId));
+      const over = () => Date.now() >= deadline || parked.poll.released || this.watcher.draining;
+      for (;;) {
+        const wait = this.watcher.waitForChange({ users: new Set([userId]), rooms });
+        let timer: NodeJS.Timeout | undefined;
+        try {
+          if (parked.poll.takeTokenDoubt()) await this.assertTokenAlive(syncer);
+          if (isBehind(since, this.watcher.current)) {
+            const result = await this.snapshot(syncer, filter, since, false);
+            if (!isEmpty(result) || over()) return this.respond(result);
+            // Only irrelevant changes: they are consumed, and the wait goes on from the new position.
+            since = result.positions;
+            rooms = result.joinedRooms;
+          } else if (over()) {
+            return this.respond(this.nothingNew(since));
+          }
+          await Promise.race([
+            wait.changed,
+            parked.poll.signalled(),
+            new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now())))),
+          ]);
+        } finally {
+          clearTimeout(timer);
           wait.cancel();
-          return this.respond(result);
         }
-        // Only irrelevant changes: they are consumed, and the wait goes on from the new position.
-        since = result.positions;
-        rooms = result.joinedRooms;
-      } else if (Date.now() >= deadline || aborted() || this.watcher.draining) {
-        wait.cancel();
-        return this.respond(this.nothingNew(since));
       }
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([wait.changed, new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))))]);
-      clearTimeout(timer);
-      wait.cancel();
+    } finally {
+      closed.removeEventListener('abort', release);
+      parked.leave();
     }
+  }
+
+  /** 401 `M_UNKNOWN_TOKEN` when the syncing token was deleted (from the token cache when it holds it, else the database). */
+  private async assertTokenAlive(syncer: Syncer): Promise<void> {
+    if (await this.tokens.isAlive(syncer.tokenHash)) return;
+    this.longPolls.tokenDeleted();
+    throw MatrixErrors.unknownToken();
   }
 
   /**
@@ -125,10 +162,15 @@ export class SyncService {
 
   private async filterOf(userId: string, request: SyncRequest): Promise<SyncFilter> {
     if (!request.filter) return parseSyncFilter({}, this.config.sync.maxProfileFields);
-    if ('inline' in request.filter) return parseSyncFilter(request.filter.inline, this.config.sync.maxProfileFields);
+    if ('inline' in request.filter) {
+      encodeFilter(request.filter.inline); // 400 M_TOO_LARGE beyond MAX_FILTER_BYTES, as for a stored one
+      return parseSyncFilter(request.filter.inline, this.config.sync.maxProfileFields);
+    }
     const stored = await this.filters.find(userId, request.filter.id);
-    if (!stored) throw MatrixErrors.invalidParam(`Unknown filter ${request.filter.id}`);
-    return parseSyncFilter(stored, this.config.sync.maxProfileFields);
+    if (stored === undefined) throw MatrixErrors.invalidParam(`Unknown filter ${request.filter.id}`);
+    // A filter stored before the size cap existed may be larger.
+    assertFilterTextSize(stored);
+    return parseSyncFilter(JSON.parse(stored) as Record<string, unknown>, this.config.sync.maxProfileFields);
   }
 
   private nothingNew(since: SyncPositions): SyncResult {
@@ -139,6 +181,9 @@ export class SyncService {
   private snapshot(syncer: Syncer, filter: SyncFilter, since: SyncPositions | undefined, fullState: boolean): Promise<SyncResult> {
     return this.dataSource.transaction('REPEATABLE READ', async (manager) => {
       const query = manager.query.bind(manager);
+      // The token in the same snapshot as the data: what a deleted token's holder could be sent was committed before the deletion.
+      const alive: unknown[] = await query('SELECT 1 FROM access_tokens WHERE token_hash = $1', [Buffer.from(syncer.tokenHash, 'hex')]);
+      if (alive.length === 0) throw MatrixErrors.unknownToken();
       const positions = await this.watcher.readPositions(query);
       const { rooms, joinedRooms } = await this.roomsSection(query, syncer.userId, filter, since, fullState);
       const users =
@@ -189,7 +234,7 @@ export class SyncService {
     for (const user of rejoined) {
       // The client may still hold values from before the lapse: clear what is no longer set.
       const profile: ProfileUpdates = { ...(users.get(user) ?? {}) };
-      for (const name of fields) if (!(name in profile)) profile[name] = null;
+      for (const name of fields) if (!Object.hasOwn(profile, name)) profile[name] = null;
       users.set(user, profile);
     }
     for (const user of departed) users.set(user, null);

@@ -1,5 +1,6 @@
 import { Controller, Get, UseGuards } from '@nestjs/common';
 import { AccessTokenGuard, AuthenticatedRequester, type Requester } from '@mx/auth';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 
 const eventMatch = (key: string, pattern: string) => ({ kind: 'event_match', key, pattern });
 
@@ -53,6 +54,8 @@ export function defaultPushRules(userId: string) {
 }
 
 /** `GET /pushrules/` (spec push_notifications: the predefined rules only). */
+@ApiTags('account')
+@ApiBearerAuth('accessToken')
 @Controller('_matrix/client/v3')
 @UseGuards(AccessTokenGuard)
 export class PushRulesController {

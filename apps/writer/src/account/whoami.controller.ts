@@ -1,7 +1,10 @@
 import { Controller, Get, UseGuards } from '@nestjs/common';
 import { AccessTokenGuard, AuthenticatedRequester, type Requester } from '@mx/auth';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 
 /** `GET /account/whoami` (spec whoami.yaml). */
+@ApiTags('account')
+@ApiBearerAuth('accessToken')
 @Controller('_matrix/client/v3/account')
 @UseGuards(AccessTokenGuard)
 export class WhoamiController {

@@ -1,42 +1,52 @@
 import { Type } from 'class-transformer';
-import { IsObject, IsOptional, IsString, MaxLength, ValidateNested } from 'class-validator';
+import { IsObject, IsString, MaxLength, ValidateNested } from 'class-validator';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { OptionalField } from '@mx/http';
 
 export class UserIdentifierDto {
+  @ApiProperty()
   @IsString()
   type!: string;
 
-  @IsOptional()
+  @ApiPropertyOptional()
+  @OptionalField()
   @IsString()
   user?: string;
 }
 
 /** Body of `POST /login` (spec login.yaml). */
 export class LoginRequestDto {
+  @ApiProperty()
   @IsString()
   type!: string;
 
-  @IsOptional()
+  @ApiPropertyOptional()
+  @OptionalField()
   @IsObject()
   @ValidateNested()
   @Type(() => UserIdentifierDto)
   identifier?: UserIdentifierDto;
 
   /** Deprecated in favour of `identifier`, still accepted. */
-  @IsOptional()
+  @ApiPropertyOptional({ deprecated: true })
+  @OptionalField()
   @IsString()
   user?: string;
 
-  @IsOptional()
+  @ApiPropertyOptional()
+  @OptionalField()
   @IsString()
   @MaxLength(512)
   password?: string;
 
-  @IsOptional()
+  @ApiPropertyOptional()
+  @OptionalField()
   @IsString()
   @MaxLength(255)
   device_id?: string;
 
-  @IsOptional()
+  @ApiPropertyOptional()
+  @OptionalField()
   @IsString()
   @MaxLength(255)
   initial_device_display_name?: string;

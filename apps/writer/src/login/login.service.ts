@@ -2,9 +2,10 @@ import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AccessTokenService, type Requester, verifyPassword } from '@mx/auth';
 import { APP_CONFIG, type AppConfig } from '@mx/config';
-import { formatUserId, MatrixError, MatrixErrors, parseUserId } from '@mx/matrix';
+import { MatrixError, MatrixErrors, parseUserId } from '@mx/matrix';
 import { DeviceRegistry } from './device-registry.js';
 import type { LoginRequestDto } from './login-request.dto.js';
+import { qualifyLoginUser } from './login-user-id.js';
 
 export const PASSWORD_LOGIN = 'm.login.password';
 
@@ -62,8 +63,9 @@ export class LoginService {
       user = request.user;
     }
     if (user === undefined || user === '') throw MatrixErrors.badJson('Missing user identifier');
-    if (!user.startsWith('@')) return formatUserId(user.toLowerCase(), this.config.serverName);
-    if (!parseUserId(user)) throw MatrixErrors.forbidden('Invalid username or password');
-    return user;
+    // The same user ID the per-account rate limit counted the attempt against.
+    const userId = qualifyLoginUser(user, this.config.serverName);
+    if (!parseUserId(userId)) throw MatrixErrors.forbidden('Invalid username or password');
+    return userId;
   }
 }

@@ -1,4 +1,5 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Put, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { AccessTokenGuard, AuthenticatedRequester, type Requester } from '@mx/auth';
 import { APP_CONFIG, type AppConfig } from '@mx/config';
 import { checkProfileKey, MatrixErrors } from '@mx/matrix';
@@ -18,6 +19,7 @@ function checkKey(keyName: string): void {
  * The profile API (spec profile.yaml, MSC4133). Writes are checked in the reference homeserver's
  * order: user ID, access token, key, body, permission, size.
  */
+@ApiTags('profile')
 @Controller('_matrix/client/v3/profile')
 @UseGuards(ValidUserIdParamGuard)
 export class ProfileController {
@@ -32,6 +34,7 @@ export class ProfileController {
   }
 
   @Get(':userId')
+  @ApiOkResponse({ description: 'Every field of the profile', schema: { type: 'object', additionalProperties: true } })
   async getProfile(@Param('userId') userId: string): Promise<Record<string, unknown>> {
     const profile = await this.reader.profile(userId);
     if (profile.size === 0 && !(await this.reader.userExists(userId))) throw MatrixErrors.notFound('Profile not found');
@@ -39,6 +42,7 @@ export class ProfileController {
   }
 
   @Get(':userId/:keyName')
+  @ApiOkResponse({ description: 'The field, as `{"<keyName>": value}`', schema: { type: 'object', additionalProperties: true } })
   async getField(@Param('userId') userId: string, @Param('keyName') keyName: string): Promise<Record<string, unknown>> {
     checkKey(keyName);
     const profile = await this.reader.profile(userId);
@@ -48,6 +52,12 @@ export class ProfileController {
 
   @Put(':userId/:keyName')
   @HttpCode(200)
+  @ApiBearerAuth('accessToken')
+  @ApiBody({
+    description: 'The new value as `{"<keyName>": value}`; `""` clears displayname and avatar_url',
+    schema: { type: 'object', additionalProperties: true, example: { 'm.tz': 'Europe/Paris' } },
+  })
+  @ApiOkResponse({ description: 'Applied (read-your-writes)', schema: { type: 'object' } })
   @UseGuards(AccessTokenGuard, ProfileWriteThrottlerGuard)
   async setField(
     @Param('userId') userId: string,
@@ -70,6 +80,8 @@ export class ProfileController {
 
   @Delete(':userId/:keyName')
   @HttpCode(200)
+  @ApiBearerAuth('accessToken')
+  @ApiOkResponse({ description: 'Deleted (read-your-writes)', schema: { type: 'object' } })
   @UseGuards(AccessTokenGuard, ProfileWriteThrottlerGuard)
   async deleteField(
     @Param('userId') userId: string,

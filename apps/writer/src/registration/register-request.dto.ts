@@ -1,53 +1,65 @@
 import { Type } from 'class-transformer';
-import { IsBoolean, IsObject, IsOptional, IsString, MaxLength, ValidateNested } from 'class-validator';
+import { IsBoolean, IsObject, IsString, MaxLength, ValidateNested } from 'class-validator';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { OptionalField } from '@mx/http';
 
 export class AuthenticationDataDto {
+  @ApiProperty()
   @IsString()
   type!: string;
 
-  @IsOptional()
+  @ApiPropertyOptional()
+  @OptionalField()
   @IsString()
   session?: string;
 
+  @ApiPropertyOptional()
   /** For `m.login.registration_token`. */
-  @IsOptional()
+  @OptionalField()
   @IsString()
   token?: string;
 }
 
 /** Body of `POST /register` (spec: registration.yaml). */
 export class RegisterRequestDto {
-  @IsOptional()
+  @ApiPropertyOptional()
+  @OptionalField()
   @IsObject()
   @ValidateNested()
   @Type(() => AuthenticationDataDto)
   auth?: AuthenticationDataDto;
 
-  @IsOptional()
+  @ApiPropertyOptional()
+  @OptionalField()
   @IsString()
   @MaxLength(255)
   username?: string;
 
-  @IsOptional()
+  @ApiPropertyOptional()
+  @OptionalField()
   @IsString()
   @MaxLength(512)
   password?: string;
 
-  @IsOptional()
+  @ApiPropertyOptional()
+  @OptionalField()
   @IsString()
   @MaxLength(255)
   device_id?: string;
 
-  @IsOptional()
+  @ApiPropertyOptional()
+  @OptionalField()
   @IsString()
   @MaxLength(255)
   initial_device_display_name?: string;
 
-  @IsOptional()
+  @ApiPropertyOptional()
+  @OptionalField()
   @IsBoolean()
   inhibit_login?: boolean;
 
-  @IsOptional()
+  @ApiPropertyOptional()
+  @OptionalField()
   @IsBoolean()
   refresh_token?: boolean;
 }

@@ -1,10 +1,13 @@
 import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
 import { MatrixErrors } from '@mx/matrix';
+import { RATE_LIMIT, RateLimited } from '../rate-limits/request-rate-limit.guard.js';
 import { AccountRegistrar } from './account-registrar.js';
 import { RegisterRequestDto } from './register-request.dto.js';
 import { RegistrationGate } from './registration-gate.js';
+import { ApiOkResponse, ApiQuery, ApiTags, ApiUnauthorizedResponse } from '@nestjs/swagger';
 
 /** Registration (spec registration.yaml) with User-Interactive Auth. */
+@ApiTags('session')
 @Controller('_matrix/client/v3')
 export class RegistrationController {
   constructor(
@@ -12,8 +15,31 @@ export class RegistrationController {
     private readonly gate: RegistrationGate,
   ) {}
 
+  /** Every request (each step of User-Interactive Auth) counts against the client's address; no account exists yet. */
   @Post('register')
+  @ApiQuery({ name: 'kind', required: false, enum: ['user', 'guest'] })
+  @ApiOkResponse({
+    schema: {
+      type: 'object',
+      required: ['user_id'],
+      properties: { user_id: { type: 'string' }, access_token: { type: 'string' }, device_id: { type: 'string' } },
+    },
+  })
+  @ApiUnauthorizedResponse({
+    description: 'User-Interactive Authentication: the stages left to complete (with the error of a failed stage), or a Matrix error',
+    schema: {
+      anyOf: [
+        {
+          type: 'object',
+          required: ['flows', 'session'],
+          properties: { flows: { type: 'array' }, session: { type: 'string' }, params: { type: 'object' }, completed: { type: 'array' } },
+        },
+        { $ref: '#/components/schemas/MatrixError' },
+      ],
+    },
+  })
   @HttpCode(200)
+  @RateLimited(RATE_LIMIT.registrationPerAddress)
   async register(@Body() body: RegisterRequestDto, @Query('kind') kind: unknown): Promise<Record<string, unknown>> {
     if (kind !== undefined && kind !== 'user') {
       if (kind === 'guest') throw MatrixErrors.guestAccessForbidden();
@@ -46,6 +72,7 @@ export class RegistrationController {
 }
 
 /** `GET /register/m.login.registration_token/validity` (a v1 endpoint in the spec; v3 also answers). */
+@ApiTags('session')
 @Controller('_matrix/client')
 export class RegistrationTokenController {
   constructor(private readonly gate: RegistrationGate) {}

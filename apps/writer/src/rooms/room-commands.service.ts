@@ -10,10 +10,12 @@ import {
   isValidAliasLocalpart,
   MEMBER,
   type Membership,
+  membershipIn,
   newEventId,
   newRoomId,
   type RoomEvent,
   type RoomPreset,
+  type RoomState,
 } from '@mx/rooms';
 import { EventLogWriter, rejectionError } from '../event-log-writer.js';
 import { ProfileReader } from '../profile/profile-reader.js';
@@ -45,6 +47,9 @@ export class RoomCommandService {
     if (!SUPPORTED_ROOM_VERSIONS.includes(roomVersion)) {
       throw new MatrixError(400, 'M_UNSUPPORTED_ROOM_VERSION', `Room version ${roomVersion} is not supported`);
     }
+    // Every invite is an event of this one request; beyond the cap the request is refused whole.
+    const maxInvites = this.config.rooms.maxInvitesPerCreate;
+    if ((request.invite?.length ?? 0) > maxInvites) throw MatrixErrors.invalidParam(`Cannot invite more than ${maxInvites} users at once`);
     const invite = [...new Set(request.invite ?? [])];
     for (const user of invite) if (!isValidUserId(user)) throw MatrixErrors.invalidParam(`Invalid user ID to invite: ${user}`);
     if (invite.includes(creator)) throw MatrixErrors.invalidParam('Cannot invite yourself');
@@ -101,25 +106,45 @@ export class RoomCommandService {
     await this.changeMembership(sender, roomId, this.target(target), 'ban', reason);
   }
 
+  /** Only a member learns whether the target is banned: anyone else gets the 403 of every other non-member action. */
   async unban(sender: string, roomId: string, target: string, reason?: string): Promise<void> {
     const user = this.target(target);
-    if ((await this.rooms.membership(roomId, user)) !== 'ban') throw MatrixErrors.forbidden('The user is not banned');
-    await this.changeMembership(sender, roomId, user, 'leave', reason);
+    await this.changeMembership(sender, roomId, user, 'leave', reason, (state) =>
+      membershipIn(state, sender) === 'join' && membershipIn(state, user) !== 'ban'
+        ? MatrixErrors.forbidden('The user is not banned')
+        : undefined,
+    );
   }
 
+  /**
+   * Forgets a room the user has left. A room the user never had a membership in (or an unknown
+   * room) is 404 M_NOT_FOUND, the same answer for both, so it does not tell whether the room exists.
+   */
   async forget(userId: string, roomId: string): Promise<void> {
     const membership = await this.rooms.membership(roomId, userId);
     if (membership === 'join' || membership === 'invite')
       throw new MatrixError(400, 'M_UNKNOWN', 'You must leave the room before forgetting it');
-    if (membership === undefined) return;
+    if (membership === undefined) throw MatrixErrors.notFound('You have no membership in this room to forget');
     const entry: RoomLogEntry = { v: 1, id: randomUUID(), type: 'room.forget', room_id: roomId, user_id: userId, ts: Date.now() };
     await this.writer.appendAndAwait(this.config.topics.membership, [{ id: entry.id, key: roomId, value: encodeRoomLogEntry(entry) }]);
   }
 
-  /** Builds the member event, checks it against the projection now, then lets the projector decide. */
-  private async changeMembership(sender: string, roomId: string, target: string, membership: Membership, reason?: string): Promise<void> {
+  /**
+   * Builds the member event, checks it against the projection now, then lets the projector decide.
+   * `precondition` adds a command's own check, made after the room is known to exist.
+   */
+  private async changeMembership(
+    sender: string,
+    roomId: string,
+    target: string,
+    membership: Membership,
+    reason?: string,
+    precondition?: (state: RoomState) => MatrixError | undefined,
+  ): Promise<void> {
     const state = await this.rooms.state(roomId, [sender, target]);
     if (!state) throw MatrixErrors.notFound('Unknown room');
+    const failed = precondition?.(state);
+    if (failed) throw failed;
     const profile = membership === 'join' ? await this.profiles.profile(target) : new Map<string, unknown>();
     const event: RoomEvent = {
       event_id: newEventId(),

@@ -3,8 +3,11 @@ import { AccessTokenGuard, AuthenticatedRequester, type Requester } from '@mx/au
 import { MatrixErrors } from '@mx/matrix';
 import { isRoomId } from '@mx/rooms';
 import { RoomReader } from './room-reader.js';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 
 /** Membership reads (spec list_joined_rooms.yaml, joined_members, room state). */
+@ApiTags('rooms')
+@ApiBearerAuth('accessToken')
 @Controller('_matrix/client/v3')
 @UseGuards(AccessTokenGuard)
 export class RoomReadsController {

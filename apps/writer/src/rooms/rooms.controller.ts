@@ -2,10 +2,12 @@ import { Body, Controller, HttpCode, Param, Post, UseGuards } from '@nestjs/comm
 import { AccessTokenGuard, AuthenticatedRequester, type Requester } from '@mx/auth';
 import { MatrixErrors } from '@mx/matrix';
 import { isRoomId } from '@mx/rooms';
+import { RATE_LIMIT, RateLimited } from '../rate-limits/request-rate-limit.guard.js';
 import { requestReason } from './request-reason.js';
 import { RoomCommandService } from './room-commands.service.js';
-import { CreateRoomDto, TargetUserDto } from './room-dtos.js';
+import { CreateRoomDto, ReasonDto, TargetUserDto } from './room-dtos.js';
 import { RoomReader } from './room-reader.js';
+import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 
 function roomIdParam(roomId: string): string {
   if (!isRoomId(roomId)) throw MatrixErrors.invalidParam('Invalid room ID');
@@ -13,6 +15,8 @@ function roomIdParam(roomId: string): string {
 }
 
 /** Room and membership commands (spec create_room.yaml, joining.yaml, leaving.yaml, inviting.yaml). */
+@ApiTags('rooms')
+@ApiBearerAuth('accessToken')
 @Controller('_matrix/client/v3')
 @UseGuards(AccessTokenGuard)
 export class RoomsController {
@@ -22,12 +26,17 @@ export class RoomsController {
   ) {}
 
   @Post('createRoom')
+  @ApiOkResponse({
+    schema: { type: 'object', required: ['room_id'], properties: { room_id: { type: 'string' }, room_alias: { type: 'string' } } },
+  })
   @HttpCode(200)
+  @RateLimited(RATE_LIMIT.createRoomPerAddress, RATE_LIMIT.createRoomPerAccount)
   createRoom(@Body() body: CreateRoomDto, @AuthenticatedRequester() requester: Requester): Promise<{ room_id: string }> {
     return this.commands.createRoom(requester.userId, body);
   }
 
   @Post('join/:roomIdOrAlias')
+  @ApiBody({ type: ReasonDto, required: false })
   @HttpCode(200)
   async joinByIdOrAlias(
     @Param('roomIdOrAlias') roomIdOrAlias: string,
@@ -41,6 +50,7 @@ export class RoomsController {
   }
 
   @Post('rooms/:roomId/join')
+  @ApiBody({ type: ReasonDto, required: false })
   @HttpCode(200)
   async join(
     @Param('roomId') roomId: string,
@@ -52,6 +62,7 @@ export class RoomsController {
   }
 
   @Post('rooms/:roomId/leave')
+  @ApiBody({ type: ReasonDto, required: false })
   @HttpCode(200)
   async leave(
     @Param('roomId') roomId: string,
@@ -107,6 +118,7 @@ export class RoomsController {
   }
 
   @Post('rooms/:roomId/forget')
+  @ApiBody({ type: ReasonDto, required: false })
   @HttpCode(200)
   async forget(@Param('roomId') roomId: string, @AuthenticatedRequester() requester: Requester): Promise<Record<string, never>> {
     await this.commands.forget(requester.userId, roomIdParam(roomId));

@@ -88,6 +88,39 @@ app.kubernetes.io/component: {{ .component }}
 {{- if and .Values.httpRoute.enabled (not .Values.httpRoute.parentRefs) }}
 {{- fail "httpRoute.parentRefs is required when httpRoute.enabled" }}
 {{- end }}
+{{- $maxMs := int64 .Values.sync.maxTimeoutMs }}
+{{- with .Values.httpRoute.requestTimeout }}
+{{- if le (atoi (include "mps.durationMs" .)) $maxMs }}
+{{- fail (printf "httpRoute.requestTimeout (%s) must exceed sync.maxTimeoutMs (%d ms): a /sync long-poll at the cap would end in the gateway's timeout" . $maxMs) }}
+{{- end }}
+{{- end }}
+{{- range $name := list "proxy-read-timeout" "proxy-send-timeout" }}
+{{- with get $.Values.ingress.annotations (printf "nginx.ingress.kubernetes.io/%s" $name) }}
+{{- if le (mul (atoi .) 1000) $maxMs }}
+{{- fail (printf "ingress.annotations %s (%s s) must exceed sync.maxTimeoutMs (%d ms): a /sync long-poll at the cap would end in the controller's 504" $name . $maxMs) }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+How long a route waits for a response, in seconds: sync.maxTimeoutMs rounded up to whole seconds
+plus sync.routeTimeoutMarginSeconds, so a /sync long-poll at the cap is always answered by the
+sync API before the router gives up on it (the local and compose nginx routers do the same).
+*/}}
+{{- define "mps.routeTimeoutSeconds" -}}
+{{- add (div (add (int64 .Values.sync.maxTimeoutMs) 999) 1000) (int64 .Values.sync.routeTimeoutMarginSeconds) }}
+{{- end }}
+
+{{/* A Gateway API duration (`1h2m3s4ms`) in milliseconds. */}}
+{{- define "mps.durationMs" -}}
+{{- $units := dict "h" 3600000 "m" 60000 "s" 1000 "ms" 1 }}
+{{- $total := 0 }}
+{{- range regexFindAll "[0-9]+(h|ms|m|s)" . -1 }}
+{{- $number := regexFind "^[0-9]+" . }}
+{{- $total = add $total (mul (atoi $number) (get $units (trimPrefix $number .))) }}
+{{- end }}
+{{- $total }}
 {{- end }}
 
 {{/*
@@ -133,6 +166,16 @@ MX_SYNC_MAX_TIMEOUT_MS: {{ .Values.sync.maxTimeoutMs | quote }}
 MX_SYNC_MAX_PROFILE_FIELDS: {{ .Values.sync.maxProfileFields | quote }}
 MX_MSC4429_STABLE: {{ .Values.sync.msc4429Stable | quote }}
 MX_SYNC_LAZY_CACHE_DEVICES: {{ .Values.sync.lazyCacheDevices | quote }}
+MX_SYNC_FILTER_CACHE_BYTES: {{ int64 .Values.sync.filterCacheBytes | quote }}
+MX_LOGIN_RATE_LIMIT_PER_ADDRESS: {{ int64 .Values.rateLimits.login.perAddress | quote }}
+MX_LOGIN_RATE_LIMIT_PER_ACCOUNT: {{ int64 .Values.rateLimits.login.perAccount | quote }}
+MX_LOGIN_RATE_WINDOW_MS: {{ int64 .Values.rateLimits.login.windowMs | quote }}
+MX_REGISTRATION_RATE_LIMIT_PER_ADDRESS: {{ int64 .Values.rateLimits.registration.perAddress | quote }}
+MX_REGISTRATION_RATE_WINDOW_MS: {{ int64 .Values.rateLimits.registration.windowMs | quote }}
+MX_CREATE_ROOM_RATE_LIMIT_PER_ADDRESS: {{ int64 .Values.rateLimits.createRoom.perAddress | quote }}
+MX_CREATE_ROOM_RATE_LIMIT_PER_ACCOUNT: {{ int64 .Values.rateLimits.createRoom.perAccount | quote }}
+MX_CREATE_ROOM_RATE_WINDOW_MS: {{ int64 .Values.rateLimits.createRoom.windowMs | quote }}
+MX_CREATE_ROOM_MAX_INVITES: {{ int64 .Values.rooms.maxInvitesPerCreate | quote }}
 {{- end }}
 
 {{/* The secret variables, as container env entries reading a Secret. Call with (dict "root" $ "secretName" name). */}}
