@@ -13,6 +13,7 @@ if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json
 fi
 mkdir -p .local
 npm run build --silent
-# The chart tests need helm and kubernetes-validate (built/installed once into a cache).
+# The chart tests need helm and kubernetes-validate, the generated-input test schemathesis (built/installed once into a cache).
 bash deploy/helm/tools/ensure-tools.sh >/dev/null
+bash test/tools/ensure-schemathesis.sh >/dev/null
 exec npx vitest run --config test/vitest.config.mts --reporter=default --reporter=json --outputFile.json=.local/test-results.json "$@"
