@@ -227,6 +227,8 @@ describe('the writer refuses what the projection cannot store', () => {
     expect((await request('GET', nulInQuery, { token: alice.accessToken })).status).toBe(400);
     expectMatrixError(await request('GET', nulInQuery, { token: alice.accessToken, baseUrl: stack.syncApiUrl }), 400, 'M_INVALID_PARAM');
     expectMatrixError(await request('GET', nulInPath, { token: alice.accessToken, baseUrl: stack.syncApiUrl }), 400, 'M_INVALID_PARAM');
+    const inlineNul = encodeURIComponent(JSON.stringify({ room: { rooms: ['!a\u0000:x'] } }));
+    expectMatrixError(await request('GET', `/_matrix/client/v3/sync?filter=${inlineNul}`, { token: alice.accessToken }), 400, 'M_BAD_JSON');
     expectMatrixError(
       await request('GET', `/_matrix/client/v3/profile/${encodeURIComponent(alice.userId)}/com.example.a%00`, { baseUrl: stack.writerUrl }),
       400,

@@ -1,4 +1,4 @@
-import { MatrixErrors } from '@mx/matrix';
+import { findUnstorableJson, MatrixErrors } from '@mx/matrix';
 import { decodeSyncToken, MalformedSyncTokenError, type SyncPositions } from '@mx/sync';
 
 /** The query of `GET /sync`, checked. */
@@ -54,6 +54,9 @@ export function parseSyncRequest(query: Record<string, unknown>, maxTimeoutMs: n
       }
       if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
         throw MatrixErrors.badJson('filter must be a JSON object');
+      // The same rule as for request bodies: what could never be stored is refused, not half-matched.
+      const problem = findUnstorableJson(parsed);
+      if (problem !== null) throw MatrixErrors.badJson(`The filter cannot be accepted: ${problem}`);
       filter = { inline: parsed as Record<string, unknown> };
     } else {
       filter = { id: filterText };
