@@ -1,9 +1,15 @@
 import { assertLoopbackUrl } from './loopback.js';
 
-/** In the order they run: memory first (the servers' heaps before the heavy scenarios), replay last (it replays everything the run wrote). */
-/** Run order: memory first (a fresh process), scale-out last (it kills processes and restarts the broker). */
-export const SCENARIO_NAMES = ['memory', 'fanout', 'writes', 'idle', 'initial', 'replay', 'scaleout'] as const;
+/**
+ * Run order: memory first (a fresh process), replay after the writes (it replays everything the
+ * run wrote), scale-out next to last (it kills processes and restarts the broker), hostile last (it
+ * trips the rate limits of the harness's address and, on a server that accepts poison values, can
+ * stall a partition for good).
+ */
+export const SCENARIO_NAMES = ['memory', 'fanout', 'writes', 'idle', 'initial', 'replay', 'scaleout', 'hostile'] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
+/** What runs without --scenarios: everything but the hostile mix, which runs only when named. */
+export const DEFAULT_SCENARIOS: readonly ScenarioName[] = SCENARIO_NAMES.filter((name) => name !== 'hostile');
 
 export interface Options {
   readonly baseUrl: string;
@@ -42,6 +48,10 @@ export interface Options {
   readonly replayTopUp: number;
   readonly replayTimeoutS: number;
   readonly memoryParked: number;
+  readonly hostileDurationS: number;
+  readonly hostileConcurrency: number;
+  readonly hostileSettleS: number;
+  readonly hostileGoodRate: number;
   /** name → pid file, for RSS and CPU readings. */
   readonly pids: ReadonlyMap<string, string>;
   /** Which of `pids` serves /sync (the RSS target applies to it). */
@@ -65,7 +75,11 @@ export const FLAGS = [
     full: undefined,
   },
   { flag: 'seed', help: 'seed of the user/room layout and of every random choice', full: 4429 },
-  { flag: 'scenarios', help: `comma-separated subset of ${SCENARIO_NAMES.join(',')}`, full: SCENARIO_NAMES.join(',') },
+  {
+    flag: 'scenarios',
+    help: `comma-separated subset of ${SCENARIO_NAMES.join(',')} (hostile runs only when named)`,
+    full: DEFAULT_SCENARIOS.join(','),
+  },
   { flag: 'out', help: 'reports directory', full: 'test/bench/reports' },
   { flag: 'state-dir', help: 'where seeded setups (users, tokens, rooms) are remembered for reuse', full: 'test/bench/.state' },
   { flag: 'project-root', help: 'checkout of this project (replay CLI, pid files, local.env)', full: '.' },
@@ -99,6 +113,15 @@ export const FLAGS = [
   },
   { flag: 'replay-timeout', help: 'seconds the replay may take', full: 900, quick: 300 },
   { flag: 'memory-parked', help: 'long-polls parked in the memory scenario (distinct users, at most U)', full: 1000, quick: 60 },
+  { flag: 'hostile-duration', help: 'seconds of the hostile mix', full: 60, quick: 15 },
+  { flag: 'hostile-concurrency', help: 'hostile requests in flight at most', full: 16 },
+  { flag: 'hostile-settle', help: 'seconds after the hostile mix before the final readings', full: 10, quick: 5 },
+  {
+    flag: 'hostile-good-rate',
+    help: 'good profile writes per second during the hostile mix (spread over every partition)',
+    full: 20,
+    quick: 10,
+  },
   { flag: 'pid', help: 'name=pidfile of a server process for RSS/CPU (repeatable; defaults per target)', full: undefined },
   { flag: 'sync-process', help: 'which --pid serves /sync (default sync-api, else synapse, else the first)', full: undefined },
 ] as const satisfies readonly FlagSpec[];
@@ -238,6 +261,10 @@ export function resolveOptions(flags: Raw, env: NodeJS.ProcessEnv): Options {
     replayTopUp: int('replay-top-up', 0),
     replayTimeoutS: int('replay-timeout', 10),
     memoryParked: Math.min(users, int('memory-parked', 1)),
+    hostileDurationS: num('hostile-duration', 1),
+    hostileConcurrency: int('hostile-concurrency', 1),
+    hostileSettleS: num('hostile-settle', 0),
+    hostileGoodRate: num('hostile-good-rate', 0.1),
     pids,
     syncProcess: raw('sync-process'),
   };

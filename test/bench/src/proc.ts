@@ -21,15 +21,21 @@ export async function resolvePids(pids: ReadonlyMap<string, string>): Promise<Pr
   );
 }
 
-/** VmRSS in MiB, or undefined when the process is gone. */
-export async function rssMiB(pid: number): Promise<number | undefined> {
+/** VmRSS in bytes (the kernel's "kB" are KiB), or undefined when the process is gone. */
+export async function rssBytes(pid: number): Promise<number | undefined> {
   try {
     const status = await readFile(`/proc/${pid}/status`, 'utf8');
     const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
-    return match ? Number(match[1]) / 1024 : undefined;
+    return match ? Number(match[1]) * 1024 : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** VmRSS in MiB, or undefined when the process is gone. */
+export async function rssMiB(pid: number): Promise<number | undefined> {
+  const bytes = await rssBytes(pid);
+  return bytes === undefined ? undefined : bytes / 1024 / 1024;
 }
 
 /** User + system CPU seconds the process has used so far. */

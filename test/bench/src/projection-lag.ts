@@ -1,5 +1,14 @@
 import { isLoopbackHost } from './loopback.js';
 
+/** One partition of one topic: Kafka's high watermark and the projection's position. */
+export interface PartitionReading {
+  readonly topic: string;
+  readonly partition: number;
+  readonly high: number;
+  /** The projection's next offset (0 when the projector never committed the partition). */
+  readonly position: number;
+}
+
 export interface LagReading {
   /** Records appended to the topics and not yet in the projection (Σ high watermark − projection position). */
   readonly lag: number;
@@ -10,7 +19,7 @@ export interface LagReading {
 /**
  * The projection's distance behind the topics, read from both sides (Kafka's high watermarks,
  * the positions the projector commits with its rows). Project-specific: used only by the
- * scale-out scenario, never for the Client-Server API measurements.
+ * scale-out and hostile scenarios, never for the Client-Server API measurements.
  */
 export class ProjectionLag {
   private constructor(
@@ -49,8 +58,26 @@ export class ProjectionLag {
     return new ProjectionLag(admin, db, [`${prefix}.profile.v1`, `${prefix}.membership.v1`]);
   }
 
+  /** The topics read: the profile topic, then the membership topic. */
+  get topicNames(): readonly string[] {
+    return this.topics;
+  }
+
   /** One reading, or undefined while the broker or the database does not answer. */
   async read(): Promise<LagReading | undefined> {
+    const partitions = await this.partitions();
+    if (!partitions) return undefined;
+    let lag = 0;
+    let projected = 0;
+    for (const { high, position } of partitions) {
+      lag += Math.max(0, high - position);
+      projected += position;
+    }
+    return { lag, projected };
+  }
+
+  /** Every partition of the topics with its high watermark and projection position, or undefined while either side does not answer. */
+  async partitions(): Promise<PartitionReading[] | undefined> {
     try {
       const [highs, positions] = await Promise.all([
         Promise.all(this.topics.map(async (topic) => ({ topic, offsets: await this.admin.fetchTopicOffsets(topic) }))),
@@ -59,16 +86,11 @@ export class ProjectionLag {
         ),
       ]);
       const position = new Map(positions.rows.map((row) => [`${row.topic}/${row.log_partition}`, Number(row.next_offset)]));
-      let lag = 0;
-      let projected = 0;
-      for (const { topic, offsets } of highs) {
-        for (const { partition, high } of offsets) {
-          const applied = position.get(`${topic}/${partition}`) ?? 0;
-          lag += Math.max(0, Number(high) - applied);
-          projected += applied;
-        }
-      }
-      return { lag, projected };
+      return highs.flatMap(({ topic, offsets }) =>
+        offsets
+          .map(({ partition, high }) => ({ topic, partition, high: Number(high), position: position.get(`${topic}/${partition}`) ?? 0 }))
+          .sort((a, b) => a.partition - b.partition),
+      );
     } catch {
       return undefined;
     }

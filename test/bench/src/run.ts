@@ -11,6 +11,7 @@ import { reportMarkdown } from './report/markdown.js';
 import { type Plot, type Report, type ScenarioResult } from './report/model.js';
 import { type ScenarioContext } from './scenarios/context.js';
 import { runFanOut } from './scenarios/fan-out.js';
+import { runHostile } from './scenarios/hostile.js';
 import { runIdleSync } from './scenarios/idle-sync.js';
 import { runInitialSync } from './scenarios/initial-sync.js';
 import { runMemory } from './scenarios/memory.js';
@@ -30,6 +31,7 @@ const RUNNERS: Record<ScenarioName, (ctx: ScenarioContext) => Promise<ScenarioRe
   initial: runInitialSync,
   replay: runReplay,
   scaleout: runScaleOut,
+  hostile: runHostile,
 };
 
 function stamp(date: Date): string {

@@ -16,7 +16,15 @@ export interface ScaleParameters {
   readonly fanoutRate: number;
   readonly initialSizes: readonly number[];
   readonly memoryParked: number;
+  /** Seconds of the hostile mix (the target is stated for one minute); absent = not given. */
+  readonly hostileDurationS?: number;
 }
+
+const hostileScale = (p: ScaleParameters) =>
+  p.hostileDurationS === undefined || p.hostileDurationS >= 60 ? '' : `a ${p.hostileDurationS} s mix (target: one minute)`;
+
+/** Issue 12: the services the RSS bound applies to (the local stack's pid files). */
+export const HOSTILE_PROCESSES = ['writer', 'projector', 'sync-api'] as const;
 
 const fanoutScale = (p: ScaleParameters) =>
   p.users >= 1000 && p.fanoutRate >= 100 ? '' : `run at ${p.users} clients and ${p.fanoutRate} writes/s (target: 1,000 and 100/s)`;
@@ -65,6 +73,31 @@ export const TARGETS: readonly TargetSpec[] = [
     threshold: 190.7,
     unit: 'MiB',
     scale: (p) => (p.memoryParked >= 1000 ? '' : `run with ${p.memoryParked} parked long-polls (target: 1,000)`),
+  },
+  ...HOSTILE_PROCESSES.map((name): TargetSpec => ({
+    metric: `hostile.rss_growth.${name}`,
+    label: `hostile mix: ${name} RSS at most 50 MB above its start (largest reading − start; MB = 10^6 bytes)`,
+    op: '<=',
+    threshold: 50,
+    unit: 'MB',
+    scale: hostileScale,
+  })),
+  {
+    metric: 'hostile.partitions_not_advancing',
+    label: 'hostile mix: partitions that did not keep advancing (no progress, or still behind after the settle)',
+    op: '==',
+    threshold: 0,
+    unit: 'partitions',
+    scale: hostileScale,
+  },
+  { metric: 'hostile.server_errors', label: 'hostile mix: responses 5xx', op: '==', threshold: 0, unit: 'responses', scale: hostileScale },
+  {
+    metric: 'hostile.non_matrix_error_bodies',
+    label: 'hostile mix: 4xx/5xx bodies that are not Matrix errors ({errcode, error})',
+    op: '==',
+    threshold: 0,
+    unit: 'responses',
+    scale: hostileScale,
   },
 ];
 
