@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel, type Producer } from 'kafkajs';
+import type { Producer } from 'kafkajs';
+import { createKafkaClient } from '@mx/event-log';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { expectMatrixError } from '../support/accounts.js';
 import { registerUser, request, type TestUser } from '../support/matrix-client.js';
@@ -23,11 +24,18 @@ const profile = (userId: string, field: string) => `/_matrix/client/v3/profile/$
 let producer: Producer;
 
 beforeAll(async () => {
-  const kafka = new Kafka({
-    clientId: 'poison-records-test',
-    brokers: stack.env['MX_KAFKA_BROKERS']!.split(','),
-    logLevel: logLevel.NOTHING,
-  });
+  // The project's own client factory (it carries the kafkajs request-queue fix), silent.
+  const quiet = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+  const kafka = createKafkaClient(
+    {
+      clientId: 'poison-records-test',
+      brokers: stack.env['MX_KAFKA_BROKERS']!.split(','),
+      ssl: false,
+      connectionTimeoutMs: 5000,
+      requestTimeoutMs: 10_000,
+    },
+    quiet,
+  );
   producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
 });

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { EnvironmentVariables } from '@mx/config';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { PORT_OFFSETS } from '../support/ports.js';
 
 /**
  * Every error a client can get is a Matrix error (`{"errcode","error"}`, application/json, the
@@ -258,9 +259,9 @@ describe('502 and 504 from a router of this test’s own, in front of upstreams 
   // The routing needs no real service: the "writer" drops every connection (502), the "sync API"
   // accepts and never answers (504 once the proxy read timeout, rendered from a 1 s cap plus a 1 s
   // margin, runs out).
-  const ownRouterPort = stack.portBase + 236;
-  const closingPort = stack.portBase + 237;
-  const silentPort = stack.portBase + 238;
+  const ownRouterPort = stack.portBase + PORT_OFFSETS.routerErrors.router;
+  const closingPort = stack.portBase + PORT_OFFSETS.routerErrors.closingUpstream;
+  const silentPort = stack.portBase + PORT_OFFSETS.routerErrors.silentUpstream;
   const localDir = join(root, '.local', `test-router-errors-${stack.portBase}`);
   const routerEnv = {
     ...process.env,
@@ -376,12 +377,12 @@ describe('the routers’ proxy timeouts follow the /sync cap (MX_SYNC_MAX_TIMEOU
     const [shell, flags, script] = router.command ?? [];
     expect([shell, flags]).toEqual(['/bin/sh', '-ec']);
     const dir = mkdtempSync(join(scratch, 'compose-'));
-    let local = (script ?? '').replaceAll('$$', '$');
+    // The container's /tmp first: the checkout itself may live under /tmp (a CI clone).
+    let local = (script ?? '').replaceAll('$$', '$').replaceAll('/tmp/', `${dir}/`);
     for (const volume of router.volumes ?? []) {
       const [host = '', container = ''] = volume.split(':');
       local = local.replaceAll(container, join(composeDir, host));
     }
-    local = local.replaceAll('/tmp/', `${dir}/`);
     mkdirSync(join(dir, 'bin'));
     writeFileSync(join(dir, 'bin', 'nginx'), `#!/bin/sh\necho "$@" >"${dir}/nginx-args"\n`);
     chmodSync(join(dir, 'bin', 'nginx'), 0o755);
