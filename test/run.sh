@@ -16,4 +16,7 @@ npm run build --silent
 # The chart tests need helm and kubernetes-validate, the generated-input test schemathesis (built/installed once into a cache).
 bash deploy/helm/tools/ensure-tools.sh >/dev/null
 bash test/tools/ensure-schemathesis.sh >/dev/null
-exec npx vitest run --config test/vitest.config.mts --reporter=default --reporter=json --outputFile.json=.local/test-results.json "$@"
+# The JSON report and, next to it, what it leaves out (unhandled errors, errors outside tests, the exit status), for
+# test/support/summarize-results.mjs.
+exec npx vitest run --config test/vitest.config.mts --reporter=default --reporter=json --outputFile.json=.local/test-results.json \
+  --reporter=./test/support/run-outcome-reporter.mjs "$@"

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createKafkaClient, EventLogRecordsTooLargeError, KafkajsAdmin, KafkajsProducer } from '@mx/event-log';
 import { CLIENT_V3, PASSWORD, expectMatrixError, expectStatus, extraWriter, registerAccount } from '../support/accounts.js';
 import { type MatrixResponse, type TestUser, registerUser, request, uniqueLocalpart } from '../support/matrix-client.js';
+import { PORT_OFFSETS } from '../support/ports.js';
 import { createRoom, createRoomOk, forgetRoom, joinRoomById, leaveRoom, membershipAction, membershipOf } from '../support/rooms.js';
 
 /**
@@ -29,7 +30,7 @@ const LIMITS = {
   // High enough to let a createRoom reach the event log's size limit.
   MX_CREATE_ROOM_MAX_INVITES: '10000',
 };
-const writer = extraWriter('writer-abuse-limits', 191, LIMITS);
+const writer = extraWriter('writer-abuse-limits', PORT_OFFSETS.abuseLimits.writer, LIMITS);
 
 beforeAll(async () => {
   writer.start();

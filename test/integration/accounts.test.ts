@@ -10,6 +10,7 @@ import {
   whoami,
 } from '../support/accounts.js';
 import { request, uniqueLocalpart } from '../support/matrix-client.js';
+import { PORT_OFFSETS } from '../support/ports.js';
 
 /**
  * Accounts through the router: registration (UIA in open, token and disabled modes), username
@@ -191,7 +192,10 @@ describe('GET /register/available', () => {
 });
 
 describe('registration (token mode)', () => {
-  const writer = extraWriter('writer-token', 121, { MX_REGISTRATION_MODE: 'token', MX_REGISTRATION_SHARED_SECRET: 'let-me-in' });
+  const writer = extraWriter('writer-token', PORT_OFFSETS.accounts.tokenWriter, {
+    MX_REGISTRATION_MODE: 'token',
+    MX_REGISTRATION_SHARED_SECRET: 'let-me-in',
+  });
   const baseUrl = writer.url;
 
   beforeAll(async () => {
@@ -249,7 +253,7 @@ describe('registration (token mode)', () => {
 });
 
 describe('registration (disabled mode)', () => {
-  const writer = extraWriter('writer-disabled', 122, { MX_REGISTRATION_MODE: 'disabled' });
+  const writer = extraWriter('writer-disabled', PORT_OFFSETS.accounts.disabledWriter, { MX_REGISTRATION_MODE: 'disabled' });
   const baseUrl = writer.url;
 
   beforeAll(async () => {

@@ -3,6 +3,7 @@ import { inject } from 'vitest';
 import { CLIENT_V3, expectMatrixError, expectStatus, extraService, passwordLogin, PASSWORD, registerAccount } from '../support/accounts.js';
 import { request } from '../support/matrix-client.js';
 import { psql } from '../support/own-infra.js';
+import { PORT_OFFSETS } from '../support/ports.js';
 import { createRoomOk } from '../support/rooms.js';
 import type { ServiceProcess } from '../support/service-process.js';
 
@@ -18,8 +19,8 @@ import type { ServiceProcess } from '../support/service-process.js';
  */
 describe('access-token and filter caches', () => {
   const stack = inject('stack');
-  const syncB = extraService('sync-api', 'sync-api-cache-b', 221);
-  const writerB = extraService('writer', 'writer-cache-b', 222);
+  const syncB = extraService('sync-api', 'sync-api-cache-b', PORT_OFFSETS.authAndFilterCaches.syncApiB);
+  const writerB = extraService('writer', 'writer-cache-b', PORT_OFFSETS.authAndFilterCaches.writerB);
   const extras: ServiceProcess[] = [syncB, writerB];
 
   beforeAll(async () => {

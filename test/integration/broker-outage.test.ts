@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { CLIENT_V3, expectStatus, extraService, profilePath } from '../support/accounts.js';
 import { request } from '../support/matrix-client.js';
 import { freshDatabase, type OwnBroker, setUpFor, startOwnBroker } from '../support/own-infra.js';
+import { PORT_OFFSETS } from '../support/ports.js';
 import type { ServiceProcess } from '../support/service-process.js';
 
 /**
@@ -12,7 +13,7 @@ import type { ServiceProcess } from '../support/service-process.js';
 
 describe('broker outage', () => {
   const stack = inject('stack');
-  const kafkaPort = stack.portBase + 171;
+  const kafkaPort = stack.portBase + PORT_OFFSETS.brokerOutage.kafka;
   let broker: OwnBroker;
   const database = `matrix_test_outage_${stack.portBase}`;
   const env: Record<string, string> = {
@@ -25,11 +26,11 @@ describe('broker outage', () => {
   let projector: ServiceProcess;
 
   beforeAll(async () => {
-    broker = await startOwnBroker('outage', 171);
+    broker = await startOwnBroker('outage', PORT_OFFSETS.brokerOutage.kafka);
     await freshDatabase(database);
     await setUpFor(env);
-    writer = extraService('writer', 'writer-outage', 173, env);
-    projector = extraService('projector', 'projector-outage', 174, env);
+    writer = extraService('writer', 'writer-outage', PORT_OFFSETS.brokerOutage.writer, env);
+    projector = extraService('projector', 'projector-outage', PORT_OFFSETS.brokerOutage.projector, env);
     writer.start();
     projector.start();
     await Promise.all([writer.waitReady(), projector.waitReady()]);

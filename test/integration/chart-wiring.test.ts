@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { chartTools, containerEnvironment, containerOf, findObject, type K8sObject, renderChart, repoRoot } from '../support/chart.js';
 import { profileFilter, request } from '../support/matrix-client.js';
 import { freshDatabase } from '../support/own-infra.js';
+import { PORT_OFFSETS } from '../support/ports.js';
 import { httpRouteBackend, ingressBackend, nginxLocations, nginxTarget, samplePath } from '../support/routing.js';
 import { ServiceProcess } from '../support/service-process.js';
 
@@ -19,10 +20,10 @@ import { ServiceProcess } from '../support/service-process.js';
 const run = promisify(execFile);
 const stack = inject('stack');
 const ports = {
-  router: stack.portBase + 230,
-  writer: stack.portBase + 231,
-  syncApi: stack.portBase + 232,
-  projector: stack.portBase + 233,
+  router: stack.portBase + PORT_OFFSETS.chartWiring.router,
+  writer: stack.portBase + PORT_OFFSETS.chartWiring.writer,
+  syncApi: stack.portBase + PORT_OFFSETS.chartWiring.syncApi,
+  projector: stack.portBase + PORT_OFFSETS.chartWiring.projector,
 };
 const database = `matrix_test_wiring_${stack.portBase}`;
 const localDir = join(repoRoot, '.local', `test-wiring-${stack.portBase}`);

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { createKafkaClient } from '@mx/event-log';
 import { CLIENT_V3, expectStatus, extraService, profilePath } from '../support/accounts.js';
 import { request } from '../support/matrix-client.js';
+import { PORT_OFFSETS } from '../support/ports.js';
 import type { ServiceProcess } from '../support/service-process.js';
 
 /**
@@ -19,7 +20,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('database outage', () => {
   const stack = inject('stack');
-  const pgPort = stack.portBase + 181;
+  const pgPort = stack.portBase + PORT_OFFSETS.databaseOutage.postgres;
   const pgEnv = { ...process.env, MX_LOCAL_DIR: join(root, '.local', `test-dbdown-${stack.portBase}`), MX_PG_PORT: String(pgPort) };
   const postgres = (command: string, ...args: string[]) =>
     run('bash', ['deploy/local/postgres.sh', command, ...args], { cwd: root, env: pgEnv, timeout: 60_000 });
@@ -37,9 +38,9 @@ describe('database outage', () => {
     await postgres('reset');
     await postgres('start');
     await run(process.execPath, ['dist/apps/ops/src/main.js', 'setup'], { cwd: root, env: { ...process.env, ...env } });
-    writer = extraService('writer', 'writer-dbdown', 182, env);
-    sync = extraService('sync-api', 'sync-api-dbdown', 184, env);
-    services.push(writer, extraService('projector', 'projector-dbdown', 183, env), sync);
+    writer = extraService('writer', 'writer-dbdown', PORT_OFFSETS.databaseOutage.writer, env);
+    sync = extraService('sync-api', 'sync-api-dbdown', PORT_OFFSETS.databaseOutage.syncApi, env);
+    services.push(writer, extraService('projector', 'projector-dbdown', PORT_OFFSETS.databaseOutage.projector, env), sync);
     for (const service of services) service.start();
     await Promise.all(services.map((service) => service.waitReady()));
   }, 120_000);

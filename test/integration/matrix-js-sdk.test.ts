@@ -1,6 +1,7 @@
 import { ClientEvent, type ICreateClientOpts, type MatrixClient, type SyncStateData, SyncState, createClient } from 'matrix-js-sdk';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, describe, expect, inject, it, vi } from 'vitest';
 import { expectStatus, profilePath } from '../support/accounts.js';
+import { longPollParks, waitUntilParked } from '../support/long-polls.js';
 import { type TestUser, registerUser, request } from '../support/matrix-client.js';
 import { createRoomOk, joinRoomById } from '../support/rooms.js';
 
@@ -28,12 +29,20 @@ function quietLogger(prefix: string): Logger {
   };
 }
 
-/** The global fetch, recording each request the SDK makes. */
-function recordingFetch(log: RequestLog): typeof fetch {
+/** The SDK's /sync long-polls (a `since` and a non-zero `timeout`): how many it sent, and how many were answered. */
+interface LongPolls {
+  sent: number;
+  answered: number;
+}
+
+/** The global fetch, recording each request the SDK makes, and counting its long-polls. */
+function recordingFetch(log: RequestLog, longPolls: LongPolls): typeof fetch {
   return async (input, init) => {
     const url = new URL(input instanceof Request ? input.url : input);
     const method = init?.method ?? (input instanceof Request ? input.method : 'GET');
     const path = `${method} ${url.pathname}`;
+    const longPoll = url.pathname.endsWith('/sync') && url.searchParams.has('since') && Number(url.searchParams.get('timeout') ?? 0) > 0;
+    if (longPoll) longPolls.sent += 1;
     try {
       const response = await fetch(input, init);
       log.push(`${path} -> ${response.status}`);
@@ -41,6 +50,8 @@ function recordingFetch(log: RequestLog): typeof fetch {
     } catch (error) {
       log.push(`${path} -> ${String(error)}`);
       throw error;
+    } finally {
+      if (longPoll) longPolls.answered += 1;
     }
   };
 }
@@ -87,13 +98,13 @@ describe('matrix-js-sdk (MSC4429 profile updates in /sync)', () => {
     for (const client of clients.splice(0)) client.stopClient();
   });
 
-  function startClient(user: TestUser, log: RequestLog): MatrixClient {
+  function startClient(user: TestUser, log: RequestLog, longPolls: LongPolls): MatrixClient {
     const client = createClient({
       baseUrl: inject('stack').baseUrl,
       userId: user.userId,
       accessToken: user.accessToken,
       deviceId: user.deviceId,
-      fetchFn: recordingFetch(log),
+      fetchFn: recordingFetch(log, longPolls),
       logger: quietLogger(user.userId),
     });
     clients.push(client);
@@ -107,10 +118,18 @@ describe('matrix-js-sdk (MSC4429 profile updates in /sync)', () => {
     expectStatus(await joinRoomById(bob, roomId), 200);
 
     const log: RequestLog = [];
-    const client = startClient(alice, log);
+    const longPolls: LongPolls = { sent: 0, answered: 0 };
+    const client = startClient(alice, log, longPolls);
     const prepared = firstSync(client, log);
+    // Read before the SDK can send a long-poll: a park counted after it may be the SDK's.
+    const parksBefore = await longPollParks();
     await client.startClient({ initialSyncLimit: 1, unstableMSC4429SyncUserProfileFields: ['m.status'] });
     await prepared;
+    // Bob writes only once the SDK's first long-poll is parked: only a wake-up can bring it the change.
+    await vi.waitFor(() => expect(longPolls.sent, log.join(', ')).toBeGreaterThan(0), { timeout: 10_000, interval: 20 });
+    await waitUntilParked(parksBefore, () =>
+      longPolls.answered > 0 ? `the SDK's long-poll was answered before bob wrote; requests: ${log.join(', ')}` : undefined,
+    );
 
     const status = { text: 'Swimming', emoji: '🏊' };
     const updated = profileUpdate(client, bob.userId, 'm.status');

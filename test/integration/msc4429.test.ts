@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CLIENT_V3, expectMatrixError, expectStatus, profilePath } from '../support/accounts.js';
 import { type MatrixResponse, registerUser, request, type TestUser } from '../support/matrix-client.js';
+import { parkLongPoll } from '../support/long-polls.js';
 import { createRoomOk, joinRoomById, leaveRoom, membershipAction } from '../support/rooms.js';
 
 /**
@@ -233,15 +234,28 @@ describe('MSC4429 filters: /sync filter parameter', () => {
     const bob = await registerUser('bob');
     await put(alice, 'm.tz', 'UTC');
     await put(bob, 'm.tz', 'UTC');
-    await shareRoom(alice, bob);
-    for (const filter of [undefined, {}, fields(), { profile_fields: { ids: [] } }, { [UNSTABLE_FIELDS]: {} }]) {
+    const roomId = await shareRoom(alice, bob);
+    const zones = ['Europe/Paris', 'Asia/Tokyo', 'America/New_York', 'Africa/Cairo', 'Australia/Sydney'];
+    const filters = [undefined, {}, fields(), { profile_fields: { ids: [] } }, { [UNSTABLE_FIELDS]: {} }];
+    for (const [index, filter] of filters.entries()) {
+      const shown = JSON.stringify(filter);
       const initial = await sync(alice, filter === undefined ? {} : { filter });
-      expect(initial, JSON.stringify(filter)).not.toHaveProperty([USERS]);
-      await put(bob, 'm.tz', 'Europe/Paris');
-      await put(alice, 'm.tz', 'Asia/Tokyo');
-      // Own and co-member changes both wake the long-poll; the answer has rooms or nothing, never users.
-      const incremental = await sync(alice, { since: initial.next_batch, timeout: 1000, ...(filter === undefined ? {} : { filter }) });
-      expect(incremental, JSON.stringify(filter)).not.toHaveProperty([USERS]);
+      expect(initial, shown).not.toHaveProperty([USERS]);
+      await put(bob, 'm.tz', zones[index]!);
+      await put(alice, 'm.tz', zones[(index + 1) % zones.length]!);
+      // The positive control: a join committed after both profile changes (each write is answered
+      // once applied). The long-poll waits for it (never a timeout: it is the only thing it can
+      // send), and one snapshot holds it, so the answer's window holds both profile changes too.
+      const carol = await registerUser('carol');
+      expectStatus(await joinRoomById(carol, roomId), 200);
+      const incremental = await sync(alice, { since: initial.next_batch, timeout: WAIT, ...(filter === undefined ? {} : { filter }) });
+      const timeline = incremental.rooms.join[roomId]?.timeline.events ?? [];
+      const joins = timeline.filter((event) => event.type === 'm.room.member' && event.state_key === carol.userId);
+      expect(
+        joins.map((event) => event.content['membership']),
+        shown,
+      ).toEqual(['join']);
+      expect(incremental, shown).not.toHaveProperty([USERS]);
       expect(incremental).not.toHaveProperty(['users']);
     }
   });
@@ -527,24 +541,26 @@ describe('MSC4429 tokens', () => {
 
 describe('MSC4429 wake-ups', () => {
   // Each parks a sync for longer than the test may run: only a wake-up can answer it in time.
+  // Each write comes once the sync API shows the long-poll parked (parkLongPoll), so the long-poll's
+  // first read found nothing and only a wake-up can bring it the write.
   it("wakes a parked sync on a co-member's requested field change", async () => {
     const x = await registerUser('x');
     const y = await registerUser('y');
     await shareRoom(x, y);
     const filter = fields('m.tz');
     const token = (await sync(x, { filter })).next_batch;
-    const parked = sync(x, { since: token, timeout: 120_000, filter });
+    const parked = await parkLongPoll(() => sync(x, { since: token, timeout: 120_000, filter }));
     await put(y, 'm.tz', 'Europe/Paris');
-    expect((await parked)[USERS]).toEqual({ [y.userId]: { profile_updates: { 'm.tz': 'Europe/Paris' } } });
+    expect((await parked.answer)[USERS]).toEqual({ [y.userId]: { profile_updates: { 'm.tz': 'Europe/Paris' } } });
   });
 
   it("wakes a parked sync on the syncer's own profile change while in no room", async () => {
     const x = await registerUser('x');
     const filter = fields('m.tz');
     const token = (await sync(x, { filter })).next_batch;
-    const parked = sync(x, { since: token, timeout: 120_000, filter });
+    const parked = await parkLongPoll(() => sync(x, { since: token, timeout: 120_000, filter }));
     await put(x, 'm.tz', 'Asia/Tokyo');
-    expect((await parked)[USERS]).toEqual({ [x.userId]: { profile_updates: { 'm.tz': 'Asia/Tokyo' } } });
+    expect((await parked.answer)[USERS]).toEqual({ [x.userId]: { profile_updates: { 'm.tz': 'Asia/Tokyo' } } });
   });
 
   it("wakes a parked sync when someone joins one of the syncer's rooms", async () => {
@@ -554,9 +570,9 @@ describe('MSC4429 wake-ups', () => {
     const roomId = await createRoomOk(x, { preset: 'public_chat' });
     const filter = fields('m.tz');
     const token = (await sync(x, { filter })).next_batch;
-    const parked = sync(x, { since: token, timeout: 120_000, filter });
+    const parked = await parkLongPoll(() => sync(x, { since: token, timeout: 120_000, filter }));
     expectStatus(await joinRoomById(y, roomId), 200);
-    const body = await parked;
+    const body = await parked.answer;
     const events = body.rooms.join[roomId]?.timeline.events ?? [];
     expect(events.filter((e) => e.type === 'm.room.member' && e.state_key === y.userId).map((e) => e.content['membership'])).toEqual([
       'join',
@@ -572,10 +588,10 @@ describe('MSC4429 wake-ups', () => {
     const token = (await sync(x, { filter })).next_batch;
     // Parked for longer than the test may run: an early answer to the unrequested change would
     // come back empty, so only a poll that kept waiting can carry the later, requested one.
-    const parked = sync(x, { since: token, timeout: 120_000, filter });
+    const parked = await parkLongPoll(() => sync(x, { since: token, timeout: 120_000, filter }));
     await put(y, 'com.example.unrequested', 'ignored');
     await put(y, 'm.tz', 'Asia/Tokyo');
-    const body = await parked;
+    const body = await parked.answer;
     expect(body[USERS]).toEqual({ [y.userId]: { profile_updates: { 'm.tz': 'Asia/Tokyo' } } });
   });
 });

@@ -39,5 +39,7 @@ describe('observability', () => {
     const sync = await (await fetch(`${stack.syncApiUrl}/metrics`)).text();
     expect(sync).toMatch(/mx_sync_parked_long_polls(\{[^}]*\})? \d+/);
     expect(sync).toContain('mx_sync_wakeups_total');
+    // The counter test/support/long-polls.ts proves a long-poll parked by.
+    expect(sync).toMatch(/^mx_sync_long_poll_parks_total(\{[^}]*\})? \d+$/m);
   });
 });

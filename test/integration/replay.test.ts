@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { CLIENT_V3, expectStatus, extraService, profilePath } from '../support/accounts.js';
 import { request } from '../support/matrix-client.js';
 import { freshDatabase, psql, setUpFor } from '../support/own-infra.js';
+import { PORT_OFFSETS } from '../support/ports.js';
 import type { ServiceProcess } from '../support/service-process.js';
 
 /**
@@ -41,8 +42,8 @@ describe('projection replay', () => {
   beforeAll(async () => {
     await freshDatabase(database);
     await setUpFor(env);
-    writer = extraService('writer', 'writer-replay', 151, env);
-    projector = extraService('projector', 'projector-replay', 152, env);
+    writer = extraService('writer', 'writer-replay', PORT_OFFSETS.replay.writer, env);
+    projector = extraService('projector', 'projector-replay', PORT_OFFSETS.replay.projector, env);
     writer.start();
     projector.start();
     await Promise.all([writer.waitReady(), projector.waitReady()]);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLIENT_V3, expectMatrixError, expectStatus, extraWriter, profilePath } from '../support/accounts.js';
 import { type MatrixResponse, type TestUser, registerUser, request, uniqueLocalpart } from '../support/matrix-client.js';
+import { PORT_OFFSETS } from '../support/ports.js';
 import {
   type Content,
   type Via,
@@ -614,7 +615,7 @@ describe('profile propagation into member events', () => {
 });
 
 describe('concurrent membership commands through two writers', () => {
-  const writerB = extraWriter('writer-b', 121, {});
+  const writerB = extraWriter('writer-b', PORT_OFFSETS.rooms.writerB, {});
   const viaB: Via = { baseUrl: writerB.url };
 
   beforeAll(async () => {

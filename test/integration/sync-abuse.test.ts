@@ -10,6 +10,7 @@ import {
 } from '../support/accounts.js';
 import { type MatrixResponse, request } from '../support/matrix-client.js';
 import { psql } from '../support/own-infra.js';
+import { PORT_OFFSETS } from '../support/ports.js';
 import { createRoomOk, joinRoomById } from '../support/rooms.js';
 import type { ServiceProcess } from '../support/service-process.js';
 
@@ -28,8 +29,10 @@ const LONG_POLL_MS = 25_000; // below the test timeout: a long-poll that is neve
 
 describe('sync API under abuse', () => {
   const stack = inject('stack');
-  const syncA = extraService('sync-api', 'sync-api-abuse-a', 216, { MX_SYNC_FILTER_CACHE_BYTES: String(FILTER_CACHE_BYTES) });
-  const syncB = extraService('sync-api', 'sync-api-abuse-b', 217);
+  const syncA = extraService('sync-api', 'sync-api-abuse-a', PORT_OFFSETS.syncAbuse.syncApiA, {
+    MX_SYNC_FILTER_CACHE_BYTES: String(FILTER_CACHE_BYTES),
+  });
+  const syncB = extraService('sync-api', 'sync-api-abuse-b', PORT_OFFSETS.syncAbuse.syncApiB);
   const extras: ServiceProcess[] = [syncA, syncB];
 
   beforeAll(async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { expectMatrixError, expectStatus, profilePath } from '../support/accounts.js';
+import { parkLongPoll } from '../support/long-polls.js';
 import { registerUser, request, type TestUser } from '../support/matrix-client.js';
 import { createRoomOk, joinRoomById, leaveRoom, membershipAction } from '../support/rooms.js';
 
@@ -109,10 +110,11 @@ describe('/sync rooms section', () => {
     const carol = await registerUser('carol');
     const roomId = await createRoomOk(alice, { preset: 'private_chat', name: 'Secret' });
     const token = (await sync(carol)).next_batch;
-    // Parked for longer than the test may run: only a wake-up can answer it in time.
-    const parked = sync(carol, { since: token, timeout: 120_000 });
+    // Parked (shown by the sync API before the invite is sent) for longer than the test may run:
+    // only a wake-up can answer it in time.
+    const parked = await parkLongPoll(() => sync(carol, { since: token, timeout: 120_000 }));
     expectStatus(await membershipAction(alice, 'invite', roomId, carol.userId), 200);
-    const body = await parked;
+    const body = await parked.answer;
     const invite = body.rooms.invite[roomId];
     expect(invite).toBeDefined();
     const stripped = invite!.invite_state.events;
@@ -239,9 +241,11 @@ describe('/sync rooms section', () => {
       expect(sections(initial)).toEqual({ join: [], invite: [], leave: [] });
       expect(initial['org.matrix.msc4429.users']).toEqual({ [bob.userId]: { profile_updates: { 'm.tz': 'Europe/Paris' } } });
 
-      const parked = sync(alice, { since: initial.next_batch, timeout: 20_000, filter });
+      // Parked for longer than the test may run (a long-poll that times out reads what is there:
+      // only a wake-up can answer this one in time).
+      const parked = await parkLongPoll(() => sync(alice, { since: initial.next_batch, timeout: 120_000, filter }));
       expectStatus(await request('PUT', profilePath(bob.userId, 'm.tz'), { token: bob.accessToken, body: { 'm.tz': 'Asia/Tokyo' } }), 200);
-      const update = await parked;
+      const update = await parked.answer;
       expect(sections(update)).toEqual({ join: [], invite: [], leave: [] });
       expect(update['org.matrix.msc4429.users']).toEqual({ [bob.userId]: { profile_updates: { 'm.tz': 'Asia/Tokyo' } } });
     });

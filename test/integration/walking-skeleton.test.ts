@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parkLongPoll } from '../support/long-polls.js';
 import { profileFilter, registerUser, request } from '../support/matrix-client.js';
 
 /**
@@ -24,10 +25,13 @@ describe('walking skeleton', () => {
     expect(first.body.next_batch).toMatch(/^m1_/);
     expect(first.body).not.toHaveProperty(USERS);
 
-    const parked = request<Record<string, unknown> & { next_batch: string }>(
-      'GET',
-      `/_matrix/client/v3/sync?timeout=120000&since=${first.body.next_batch}&filter=${profileFilter('m.tz')}`,
-      { token: alice.accessToken },
+    // Written only once the sync API shows the long-poll parked: only a wake-up can bring it the change.
+    const parked = await parkLongPoll(() =>
+      request<Record<string, unknown> & { next_batch: string }>(
+        'GET',
+        `/_matrix/client/v3/sync?timeout=120000&since=${first.body.next_batch}&filter=${profileFilter('m.tz')}`,
+        { token: alice.accessToken },
+      ),
     );
     const put = await request('PUT', `/_matrix/client/v3/profile/${encodeURIComponent(alice.userId)}/m.tz`, {
       token: alice.accessToken,
@@ -36,7 +40,7 @@ describe('walking skeleton', () => {
     expect(put.status).toBe(200);
     expect(put.body).toEqual({});
 
-    const woken = await parked;
+    const woken = await parked.answer;
     expect(woken.status).toBe(200);
     expect(woken.body[USERS]).toEqual({ [alice.userId]: { profile_updates: { 'm.tz': 'Europe/Paris' } } });
     expect(woken.body.next_batch).not.toBe(first.body.next_batch);

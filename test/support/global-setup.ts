@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
+import { PORT_OFFSETS } from './ports.js';
 import { ServiceProcess } from './service-process.js';
 import type { TestStack } from './test-stack.js';
 
@@ -15,7 +16,12 @@ const root = join(import.meta.dirname, '..', '..');
 const portBase = Number(process.env['MX_TEST_PORT_BASE'] ?? '18000');
 const database = process.env['MX_TEST_DATABASE'] ?? 'matrix_test';
 const localDir = join(root, '.local', portBase === 18000 ? 'test' : `test-${portBase}`);
-const ports = { router: portBase + 8, writer: portBase + 101, syncApi: portBase + 102, projector: portBase + 103 };
+const ports = {
+  router: portBase + PORT_OFFSETS.stack.router,
+  writer: portBase + PORT_OFFSETS.stack.writer,
+  syncApi: portBase + PORT_OFFSETS.stack.syncApi,
+  projector: portBase + PORT_OFFSETS.stack.projector,
+};
 
 function run(command: string, args: string[], env: Record<string, string> = {}): string {
   return execFileSync(command, args, {

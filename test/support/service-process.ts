@@ -6,6 +6,10 @@ import { dirname } from 'node:path';
 export class ServiceProcess {
   private child: ChildProcess | undefined;
   private exited: Promise<number | null> | undefined;
+  /** Resolves once the child's output is all read (after it exited). */
+  private closed: Promise<void> | undefined;
+  /** The output line of the latest start that says its port was taken (EADDRINUSE), if one did. */
+  private addressInUse: string | undefined;
 
   constructor(
     readonly name: string,
@@ -26,7 +30,18 @@ export class ServiceProcess {
     });
     child.stdout.pipe(log);
     child.stderr.pipe(log);
+    this.addressInUse = undefined;
+    for (const stream of [child.stdout, child.stderr])
+      stream.on('data', (chunk: Buffer) => {
+        this.addressInUse ??= chunk
+          .toString()
+          .split('\n')
+          .find((line) => line.includes('EADDRINUSE'))
+          ?.trim()
+          .slice(0, 300);
+      });
     this.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    this.closed = new Promise((resolve) => child.once('close', () => resolve()));
     this.child = child;
     if (child.pid !== undefined) writeFileSync(this.pidFile, String(child.pid));
   }
@@ -52,16 +67,42 @@ export class ServiceProcess {
     rmSync(this.pidFile, { force: true });
   }
 
+  /**
+   * Waits until the process this object started answers `/health/ready` with 200. The answer must name its pid: a
+   * port held by another process (another test file's service, a leftover) fails at once, loudly, instead of
+   * passing for ours; so does a start-up that ends with EADDRINUSE.
+   */
   async waitReady(timeoutMs = 60_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
+    const pid = this.child?.pid;
+    if (pid === undefined) throw new Error(`${this.name} was not started (or could not be spawned); see ${this.logFile}`);
     while (Date.now() < deadline) {
-      const exitCode = this.child?.exitCode ?? null;
-      if (exitCode !== null) throw new Error(`${this.name} exited with ${exitCode} during start-up; see ${this.logFile}`);
+      const exitCode = this.child?.exitCode ?? this.child?.signalCode ?? null;
+      if (exitCode !== null) {
+        // Its last words first (the output is read asynchronously), bounded: a grandchild could hold the pipes.
+        await Promise.race([this.closed, new Promise((resolve) => setTimeout(resolve, 1000))]);
+        throw new Error(
+          this.addressInUse !== undefined
+            ? `${this.name} could not listen on ${this.url}: ${this.addressInUse} (another process holds the port: do two test files share it? ` +
+                `every offset belongs in test/support/ports.ts); see ${this.logFile}`
+            : `${this.name} exited with ${exitCode} during start-up; see ${this.logFile}`,
+        );
+      }
+      let answer: { ok: boolean; body: unknown } | undefined;
       try {
-        const response = await fetch(`${this.url}/health/ready`);
-        if (response.ok) return;
+        const response = await fetch(`${this.url}/health/ready`, { signal: AbortSignal.timeout(5000) });
+        answer = { ok: response.ok, body: response.ok ? await response.json().catch(() => undefined) : undefined };
       } catch {
-        // not listening yet
+        // not listening yet (or not answering within 5 s)
+      }
+      if (answer?.ok) {
+        const answering = (answer.body as { pid?: unknown } | undefined)?.pid;
+        if (answering === pid) return;
+        throw new Error(
+          `${this.name}: ${this.url}/health/ready is answered by ${typeof answering === 'number' ? `process ${answering}` : 'a process that does not say its pid'}, ` +
+            `not by the one started here (pid ${pid}): another process holds the port (EADDRINUSE for ours; do two test files share it? ` +
+            `every offset belongs in test/support/ports.ts); see ${this.logFile}`,
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }

@@ -6,7 +6,7 @@ export interface TestStack {
   readonly syncApiUrl: string;
   readonly projectorUrl: string;
   readonly serverName: string;
-  /** Ports of this run are portBase + n; extra processes a test starts use portBase + 120 and up. */
+  /** Ports of this run are portBase + n; every offset a test file uses is named in test/support/ports.ts. */
   readonly portBase: number;
   /** Where this run's service logs go. */
   readonly logDir: string;

@@ -42,7 +42,10 @@ describe('access tokens', () => {
     expect(a.startsWith(ACCESS_TOKEN_PREFIX)).toBe(true);
     expect(a).not.toBe(b);
     expect(hashAccessToken(a)).toHaveLength(32);
-    expect(hashAccessToken(a).equals(hashAccessToken(a))).toBe(true);
+    // SHA-256 of known inputs, the digests written out: FIPS 180-2's "abc" example, and a token
+    // with a non-ASCII character, hashed as UTF-8 (its digest from coreutils' sha256sum).
+    expect(hashAccessToken('abc').toString('hex')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+    expect(hashAccessToken('mxp1_café').toString('hex')).toBe('fbf7e6b1de4bc1c1abd11aa2722acc2df32b277c02bebad0e95fb26550fa15ed');
   });
 });
 

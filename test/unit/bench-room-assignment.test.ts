@@ -9,6 +9,8 @@ describe('bench seeded PRNG', () => {
     const b = createPrng(42);
     const c = createPrng(43);
     const seqA = Array.from({ length: 5 }, () => a.next());
+    // The first outputs for seed 42, from the Python implementation named below.
+    expect(seqA.slice(0, 3)).toEqual([0.23955312534235418, 0.5859209857881069, 0.09323416277766228]);
     expect(Array.from({ length: 5 }, () => b.next())).toEqual(seqA);
     expect(Array.from({ length: 5 }, () => c.next())).not.toEqual(seqA);
     expect(seqA.every((x) => x >= 0 && x < 1)).toBe(true);
@@ -25,8 +27,30 @@ describe('bench seeded PRNG', () => {
 
 describe('bench room assignment', () => {
   it('is deterministic from the seed', () => {
-    expect(assignRooms(100, 10, 3, 5)).toEqual(assignRooms(100, 10, 3, 5));
-    expect(assignRooms(100, 10, 3, 5)).not.toEqual(assignRooms(100, 10, 3, 6));
+    // The same on every machine and in every version, or runs are not comparable: layouts worked out
+    // by a separate implementation of the documented algorithm (splitmix32-seeded sfc32, 12 outputs
+    // discarded, Fisher–Yates from the end, rounds cut into rooms of S), written in Python.
+    expect(assignRooms(10, 4, 2, 5)).toEqual([
+      [1, 9, 4, 0],
+      [3, 2, 8, 7],
+      [5, 6],
+      [6, 2, 5, 0],
+      [4, 8, 9, 3],
+      [7, 1],
+    ]);
+    expect(assignRooms(10, 4, 2, 6)).toEqual([
+      [8, 1, 7, 9],
+      [3, 4, 0, 5],
+      [2, 6],
+      [6, 1, 4, 9],
+      [5, 3, 0, 7],
+      [8, 2],
+    ]);
+    // A remainder of one joins the round's previous room.
+    expect(assignRooms(9, 4, 1, 5)).toEqual([
+      [7, 3, 0, 2],
+      [1, 4, 6, 8, 5],
+    ]);
   });
 
   it('puts every user in exactly K distinct rooms of about S members', () => {

@@ -37,6 +37,7 @@ function queue(): RequestQueue {
 
 describe('kafkajs request queue', () => {
   afterEach(() => {
+    vi.useRealTimers();
     vi.restoreAllMocks();
   });
 
@@ -50,21 +51,37 @@ describe('kafkajs request queue', () => {
   });
 
   it('checks pending requests when the throttle ends, or soon when not throttled', () => {
-    const timeouts = vi.spyOn(globalThis, 'setTimeout');
+    // Fake timers and a fake clock: what is checked is when the check runs, not a wall-clock window.
+    vi.useFakeTimers({ now: 1_000_000, toFake: ['Date', 'setTimeout', 'clearTimeout'] });
     const requests = queue();
+    const checks = vi.spyOn(requests, 'checkPendingRequests').mockImplementation(() => undefined);
     requests.pending.push({});
+    expect(vi.getTimerCount()).toBe(0);
+
+    // Throttled for 500 ms: one check, when the throttle ends.
     requests.throttledUntil = Date.now() + 500;
     requests.scheduleCheckPendingRequests();
-    const throttled = timeouts.mock.calls.at(-1)?.[1];
-    expect(throttled).toBeGreaterThan(400);
-    expect(throttled).toBeLessThanOrEqual(500);
-    requests.destroy();
+    expect(vi.getTimerCount()).toBe(1);
+    vi.advanceTimersByTime(499);
+    expect(checks).not.toHaveBeenCalled();
+    vi.advanceTimersByTime(1);
+    expect(checks).toHaveBeenCalledTimes(1);
+    expect(requests.throttleCheckTimeoutId).toBeNull();
+    expect(vi.getTimerCount()).toBe(0);
+
+    // Not throttled (kafkajs's -1): one check 10 ms later, and only one at a time.
     requests.throttledUntil = -1;
     requests.scheduleCheckPendingRequests();
-    expect(timeouts.mock.calls.at(-1)?.[1]).toBe(10);
-    // Only one check at a time.
     requests.scheduleCheckPendingRequests();
-    expect(timeouts).toHaveBeenCalledTimes(2);
+    expect(vi.getTimerCount()).toBe(1);
+    vi.advanceTimersByTime(9);
+    expect(checks).toHaveBeenCalledTimes(1);
+    vi.advanceTimersByTime(1);
+    expect(checks).toHaveBeenCalledTimes(2);
+    // Nothing re-arms itself: no timer left, however long the clock runs on.
+    expect(vi.getTimerCount()).toBe(0);
+    vi.advanceTimersByTime(60_000);
+    expect(checks).toHaveBeenCalledTimes(2);
     requests.destroy();
   });
 });

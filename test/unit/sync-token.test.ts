@@ -67,9 +67,21 @@ describe('sync tokens', () => {
       membershipTopic: 'mx.membership.v1',
       membershipPartitions: 8,
     };
-    expect(layoutEpoch(layout)).toMatch(/^[a-z0-9]{1,32}$/);
-    expect(layoutEpoch(layout)).toBe(layoutEpoch({ ...layout }));
-    expect(layoutEpoch({ ...layout, profilePartitions: 16 })).not.toBe(layoutEpoch(layout));
-    expect(layoutEpoch({ ...layout, projectionEpoch: 'def456' })).not.toBe(layoutEpoch(layout));
+    // The epoch is part of every client's since token, so it must not change between versions:
+    // base 36 of the first 48 bits of SHA-256 over the five values joined by newlines, worked out
+    // outside this code (sha256sum, then Python's int(hex[:12], 16) in base 36).
+    expect(layoutEpoch(layout)).toBe('23t218r2xt');
+    expect(layoutEpoch({ ...layout, profilePartitions: 16 })).toBe('2dklz32u28');
+    // Any one value of the layout changes it.
+    const epochs = [
+      layout,
+      { ...layout, projectionEpoch: 'def456' },
+      { ...layout, profileTopic: 'mx.profile.v2' },
+      { ...layout, profilePartitions: 16 },
+      { ...layout, membershipTopic: 'mx.membership.v2' },
+      { ...layout, membershipPartitions: 16 },
+    ].map(layoutEpoch);
+    expect(new Set(epochs).size).toBe(epochs.length);
+    for (const epoch of epochs) expect(epoch).toMatch(/^[a-z0-9]{1,32}$/);
   });
 });

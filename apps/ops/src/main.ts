@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { loadAppConfig } from '@mx/config';
+import { ConfigValidationError, loadAppConfig } from '@mx/config';
 import { createKafkaClient, KafkajsAdmin } from '@mx/event-log';
 import { runMigrations } from '@mx/storage';
 import { topicSpecs } from './topic-specs.js';
@@ -63,6 +63,11 @@ if (!command) {
 try {
   await command();
 } catch (error) {
+  // A bad configuration prints its problem list and exits 78 (EX_CONFIG), as the services do.
+  if (error instanceof ConfigValidationError) {
+    process.stderr.write(`${error.message}\n`);
+    process.exit(78);
+  }
   process.stderr.write(`${name} failed: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exit(1);
 }

@@ -26,5 +26,5 @@ app.connectMicroservice({
   }),
 });
 await app.startAllMicroservices();
-app.get(ConsumerReadinessProbe).markStarted();
+app.get(ConsumerReadinessProbe).watch(consumer);
 await listen(app, config);

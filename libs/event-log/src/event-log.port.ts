@@ -79,6 +79,8 @@ export interface ConsumeOptions {
 export interface EventLogConsumer {
   start(options: ConsumeOptions): Promise<void>;
   stop(): Promise<void>;
+  /** True while a member of its group (partitions assigned or not); false before the first join and after a crash until it rejoins. */
+  isConsuming(): boolean;
 }
 
 export interface TopicSpec {

@@ -1,10 +1,14 @@
 import { Controller, Get, Inject } from '@nestjs/common';
-import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
+import { HealthCheck, type HealthCheckResult, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { LifecycleState } from './lifecycle-state.js';
 import { READINESS_PROBES, type ReadinessProbe } from './readiness-probe.js';
 import { ApiExcludeController } from '@nestjs/swagger';
 
-/** `/health/live` (the process answers) and `/health/ready` (every dependency answers, not draining). */
+/**
+ * `/health/live` (the process answers) and `/health/ready` (every dependency answers, not draining). Both name the
+ * process that answers (`pid`), so whoever started it can tell it from another one holding the port (the tests'
+ * ServiceProcess.waitReady does); probes need only the status code.
+ */
 @ApiExcludeController()
 @Controller('health')
 export class HealthController {
@@ -16,14 +20,14 @@ export class HealthController {
   ) {}
 
   @Get('live')
-  live(): { status: 'ok' } {
-    return { status: 'ok' };
+  live(): { status: 'ok'; pid: number } {
+    return { status: 'ok', pid: process.pid };
   }
 
   @Get('ready')
   @HealthCheck()
-  ready() {
-    return this.health.check([
+  async ready(): Promise<HealthCheckResult & { pid: number }> {
+    const result = await this.health.check([
       () => {
         const session = this.indicators.check('lifecycle');
         return this.lifecycle.draining ? session.down('draining') : session.up();
@@ -36,5 +40,6 @@ export class HealthController {
             .withTimeout(2000),
       ),
     ]);
+    return { ...result, pid: process.pid };
   }
 }

@@ -51,6 +51,8 @@ export class MatrixExceptionFilter implements ExceptionFilter {
       const status = exception.getStatus();
       if (status === 413) return MatrixErrors.tooLarge();
       if (status < 500) return new MatrixError(status, 'M_UNKNOWN', exception.message);
+      // A 503 said on purpose (terminus's not-ready answer, a ServiceUnavailableException) stays a 503.
+      if (status === 503) return MatrixErrors.unavailable('Service unavailable; try again shortly');
       return MatrixErrors.unknown();
     }
     const fastifyError = exception as FastifyError;

@@ -35,6 +35,7 @@ export class ProjectionWatcher implements OnModuleInit, BeforeApplicationShutdow
   private follower: ProjectionFollower | undefined;
 
   private readonly wakeups: Counter;
+  private readonly parks: Counter;
 
   constructor(
     registry: Registry,
@@ -54,6 +55,13 @@ export class ProjectionWatcher implements OnModuleInit, BeforeApplicationShutdow
       },
     });
     this.wakeups = new Counter({ name: 'mx_sync_wakeups_total', help: 'Long-polls woken by a projector commit', registers: [registry] });
+    // Never decreases, unlike the gauge: whoever sent a long-poll can tell from a rise that a park happened since a
+    // reading, however many other long-polls answered meanwhile.
+    this.parks = new Counter({
+      name: 'mx_sync_long_poll_parks_total',
+      help: 'Times a long-poll began to wait for a change (again after each irrelevant change woke it); mx_sync_parked_long_polls is how many are registered now',
+      registers: [registry],
+    });
   }
 
   async onModuleInit(): Promise<void> {
@@ -134,6 +142,11 @@ export class ProjectionWatcher implements OnModuleInit, BeforeApplicationShutdow
     const waiter: Waiter = { interest, wake: () => wake() };
     this.waiters.add(waiter);
     return { changed, cancel: () => this.waiters.delete(waiter) };
+  }
+
+  /** Counts a long-poll that begins to wait: nothing this replica has heard of since its position is for it. */
+  countPark(): void {
+    this.parks.inc();
   }
 
   private onChange(change: ProjectionChange): void {

@@ -128,6 +128,7 @@ export class SyncService {
           } else if (over()) {
             return this.respond(this.nothingNew(since));
           }
+          this.watcher.countPark();
           await Promise.race([
             wait.changed,
             parked.poll.signalled(),

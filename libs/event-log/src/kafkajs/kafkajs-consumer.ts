@@ -16,6 +16,7 @@ export interface KafkajsConsumerOptions {
 export class KafkajsConsumer implements EventLogConsumer {
   private readonly consumer: Consumer;
   private stopping = false;
+  private consuming = false;
   private restartDelayMs = 1000;
 
   constructor(kafka: Kafka, options: KafkajsConsumerOptions) {
@@ -32,20 +33,26 @@ export class KafkajsConsumer implements EventLogConsumer {
 
   async start(options: ConsumeOptions): Promise<void> {
     const { resumeOffset } = options;
-    if (resumeOffset) {
-      this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
-        for (const [topic, partitions] of Object.entries(payload.memberAssignment)) {
-          for (const partition of partitions) {
-            const offset = resumeOffset(topic, partition);
-            if (offset !== undefined) this.consumer.seek({ topic, partition, offset: String(offset) });
-          }
+    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
+      // A member again: the restart backoff starts over only now (run() also resolves when the join then crashes).
+      this.consuming = true;
+      this.restartDelayMs = 1000;
+      if (!resumeOffset) return;
+      for (const [topic, partitions] of Object.entries(payload.memberAssignment)) {
+        for (const partition of partitions) {
+          const offset = resumeOffset(topic, partition);
+          if (offset !== undefined) this.consumer.seek({ topic, partition, offset: String(offset) });
         }
-      });
-    }
+      }
+    });
+    this.consumer.on(this.consumer.events.STOP, () => {
+      this.consuming = false;
+    });
     // kafkajs restarts a crashed consumer only after retriable errors; one that crashed on a
     // non-retriable one (e.g. no group coordinator while the broker was going away during the
     // group join) would stay stopped for ever while the process lives on. Restart it here.
     this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
+      this.consuming = false;
       if (payload.restart || this.stopping) return;
       const delay = this.restartDelayMs;
       this.restartDelayMs = Math.min(this.restartDelayMs * 2, 10_000);
@@ -58,7 +65,6 @@ export class KafkajsConsumer implements EventLogConsumer {
     if (this.stopping) return;
     try {
       await this.run(options);
-      this.restartDelayMs = 1000;
     } catch {
       // A failed start crashes again (or throws): the CRASH handler or this retry schedules the next attempt.
       setTimeout(() => void this.restart(options), this.restartDelayMs).unref();
@@ -91,8 +97,13 @@ export class KafkajsConsumer implements EventLogConsumer {
     });
   }
 
+  isConsuming(): boolean {
+    return this.consuming;
+  }
+
   async stop(): Promise<void> {
     this.stopping = true;
+    this.consuming = false;
     await this.consumer.disconnect();
   }
 }

@@ -1,0 +1,48 @@
+/**
+ * Every port the integration tests listen on, as an offset from the run's port base (MX_TEST_PORT_BASE, 18000 by
+ * default): the one registry, so that two test files, which run at the same time, never share a port. A file that
+ * starts a process of its own takes its ports from here, never from a literal; test/unit/test-ports.test.ts checks
+ * that no two entries share an offset and that all stay within the README's promise (base + 240).
+ *
+ * A broker started with startOwnBroker(name, offset) also listens on offset + 1 (its controller): that one is listed
+ * too (`kafkaController`).
+ */
+export const PORT_OFFSETS = {
+  /** The shared stack of test/support/global-setup.ts. */
+  stack: { router: 8, writer: 101, syncApi: 102, projector: 103 },
+  accounts: { tokenWriter: 121, disabledWriter: 122 },
+  rooms: { writerB: 123 },
+  scaleOut: { writerB: 141, projectorB: 142, syncApiB: 143 },
+  replay: { writer: 151, projector: 152 },
+  claimsStableNames: { syncApi: 160 },
+  /** `unreachableBroker`: where nothing may listen (a broker address that must fail). */
+  claimsQueryStringLogs: { writer: 161, syncApi: 162, writerWithoutBroker: 163, unreachableBroker: 164 },
+  claimsBadConfig: { writer: 166, projector: 167, syncApi: 168, replay: 169 },
+  claimsReadYourWritesTimeout: { writer: 170, projector: 175 },
+  claimsNotifyReconnect: { postgres: 176, writer: 177, projector: 178, syncApi: 179 },
+  brokerOutage: { kafka: 171, kafkaController: 172, writer: 173, projector: 174 },
+  databaseOutage: { postgres: 181, writer: 182, projector: 183, syncApi: 184 },
+  claimsProjectorConsumerRestart: { writer: 185, projector: 186 },
+  abuseLimits: { writer: 191 },
+  chaos: { kafka: 200, kafkaController: 201, writers: [202, 203], projectors: [204, 205, 206], syncApis: [207, 208] },
+  syncAbuse: { syncApiA: 216, syncApiB: 217 },
+  authAndFilterCaches: { syncApiB: 221, writerB: 222 },
+  routerCapacity: { router: 225, syncApi: 226 },
+  gracefulShutdown: { writer: 227 },
+  chartWiring: { router: 230, writer: 231, syncApi: 232, projector: 233 },
+  routerErrors: { router: 236, closingUpstream: 237, silentUpstream: 238 },
+} as const;
+
+/** The README promises that tests listen on at most base + 240. */
+export const MAX_PORT_OFFSET = 240;
+
+/** Every registered offset with where it is used (`chaos.writers[1]`), for the uniqueness check. */
+export function registeredPortOffsets(): { readonly use: string; readonly offset: number }[] {
+  return Object.entries(PORT_OFFSETS).flatMap(([owner, uses]) =>
+    Object.entries(uses).flatMap(([use, offsets]: [string, number | readonly number[]]) =>
+      typeof offsets === 'number'
+        ? [{ use: `${owner}.${use}`, offset: offsets }]
+        : offsets.map((offset, index) => ({ use: `${owner}.${use}[${index}]`, offset })),
+    ),
+  );
+}
