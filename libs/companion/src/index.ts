@@ -1,0 +1,3 @@
+export * from './companion-sync-token.js';
+export * from './appservice-transaction.js';
+export * from './membership-ordering.js';
