@@ -8,6 +8,19 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 PATH="$(bash deploy/local/node.sh):$PATH"
 export PATH
+# Synapse 1.163.2 from PyPI (the Synapse integration tests' homeserver) is installed once into a cache outside the
+# checkout, in the background while the rest installs and builds (about 30 s on a fresh machine); the tests wait for
+# it (deploy/local/synapse.sh install holds a lock). Not for a run of the unit or deploy tests only.
+synapse_projects=() previous_arg=
+for arg in "$@"; do
+  if [[ $previous_arg == --project ]]; then synapse_projects+=("$arg"); fi
+  if [[ $arg == --project=* ]]; then synapse_projects+=("${arg#--project=}"); fi
+  previous_arg=$arg
+done
+if [[ ${#synapse_projects[@]} -eq 0 || " ${synapse_projects[*]} " == *" integration "* ]]; then
+  mkdir -p .local
+  bash deploy/local/synapse.sh install >.local/synapse-install.log 2>&1 &
+fi
 if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi

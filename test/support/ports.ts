@@ -31,6 +31,8 @@ export const PORT_OFFSETS = {
   gracefulShutdown: { writer: 227 },
   chartWiring: { router: 230, writer: 231, syncApi: 232, projector: 233 },
   routerErrors: { router: 236, closingUpstream: 237, silentUpstream: 238 },
+  /** A Synapse of the test's own (test/support/synapse.ts) and the appservice the test plays, where Synapse sends to. */
+  synapseAppservice: { synapse: 210, appservice: 211 },
 } as const;
 
 /** The README promises that tests listen on at most base + 240. */

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
-# Same as: bash test/bench/synapse/synapse.sh start
+# The benchmark's Synapse: same as `deploy/local/synapse.sh start` with MSC4429 on (see _env.sh).
 set -euo pipefail
-exec bash "$(dirname "${BASH_SOURCE[0]}")/synapse.sh" start
+# shellcheck source=test/bench/synapse/_env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/_env.sh"
+exec bash "$SYNAPSE_SH" start

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
-# Same as: bash test/bench/synapse/synapse.sh stop
+# Same as: bash deploy/local/synapse.sh stop
 set -euo pipefail
-exec bash "$(dirname "${BASH_SOURCE[0]}")/synapse.sh" stop
+# shellcheck source=test/bench/synapse/_env.sh
+source "$(dirname "${BASH_SOURCE[0]}")/_env.sh"
+exec bash "$SYNAPSE_SH" stop
