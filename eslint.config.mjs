@@ -34,12 +34,44 @@ export default defineConfig(
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports', disallowTypeAnnotations: false }],
       'no-restricted-imports': [
         'error',
+        {
+          paths: [
+            { name: 'kafkajs', message: 'Use the event-log port (@mx/event-log); only libs/event-log talks to kafkajs.' },
+            { name: 'typeorm', message: 'Use @mx/storage (Database and the table modules); only libs/storage talks to TypeORM.' },
+            { name: '@nestjs/typeorm', message: 'Use @mx/storage (StorageModule, Database); only libs/storage talks to TypeORM.' },
+            { name: 'pg', message: 'Use @mx/storage; only libs/storage talks to PostgreSQL.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The adapters: each library may import the one client it wraps (and tests may use any).
+    files: ['libs/event-log/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: 'typeorm', message: 'Only libs/storage talks to TypeORM.' },
+            { name: '@nestjs/typeorm', message: 'Only libs/storage talks to TypeORM.' },
+            { name: 'pg', message: 'Only libs/storage talks to PostgreSQL.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['libs/storage/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
         { paths: [{ name: 'kafkajs', message: 'Use the event-log port (@mx/event-log); only libs/event-log talks to kafkajs.' }] },
       ],
     },
   },
   {
-    files: ['libs/event-log/src/**/*.ts', 'test/**'],
+    files: ['test/**'],
     rules: { 'no-restricted-imports': 'off' },
   },
   { files: ['**/*.mjs'], extends: [tseslint.configs.disableTypeChecked], languageOptions: { globals: globals.node } },

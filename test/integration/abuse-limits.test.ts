@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createKafkaClient, EventLogRecordsTooLargeError, KafkajsAdmin, KafkajsProducer } from '@mx/event-log';
-import { CLIENT_V3, PASSWORD, expectMatrixError, expectStatus, extraWriter, registerAccount } from '../support/accounts.js';
+import { CLIENT_V3, PASSWORD, expectMatrixError, expectStatus, extraWriter } from '../support/accounts.js';
 import { type MatrixResponse, type TestUser, registerUser, request, uniqueLocalpart } from '../support/matrix-client.js';
 import { PORT_OFFSETS } from '../support/ports.js';
 import { createRoom, createRoomOk, forgetRoom, joinRoomById, leaveRoom, membershipAction, membershipOf } from '../support/rooms.js';
@@ -166,7 +166,7 @@ describe('event log appends too large for the broker', () => {
 
 describe('login rate limits (3 attempts per account, 6 per client address)', () => {
   it('counts wrong passwords against the account from any address, however the account is spelled; then even the right password is 429', async () => {
-    const victim = await registerAccount('victim');
+    const victim = await registerUser('victim');
     for (const [address, user] of [
       ['198.51.100.1', victim.username],
       ['198.51.100.2', victim.userId],
@@ -177,7 +177,7 @@ describe('login rate limits (3 attempts per account, 6 per client address)', () 
     expectLimited(await login('198.51.100.4', victim.username, 'wrong password'));
     expectLimited(await login('198.51.100.5', victim.username, PASSWORD));
     // The addresses themselves are not limited: another account logs in from the first one.
-    const other = await registerAccount('other');
+    const other = await registerUser('other');
     expectStatus(await login('198.51.100.1', other.username, PASSWORD), 200);
   });
 
@@ -186,7 +186,7 @@ describe('login rate limits (3 attempts per account, 6 per client address)', () 
     for (let index = 0; index < 6; index++) {
       expectMatrixError(await login(address, uniqueLocalpart('guess'), 'wrong password'), 403, 'M_FORBIDDEN');
     }
-    const real = await registerAccount('real');
+    const real = await registerUser('real');
     expectLimited(await login(address, real.username, 'wrong password'));
     expectLimited(await login(address, real.username, PASSWORD));
     // Refused by the address limit first, those attempts did not count against the account.

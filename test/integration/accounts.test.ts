@@ -1,15 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  CLIENT_V3,
-  PASSWORD,
-  expectMatrixError,
-  expectStatus,
-  extraWriter,
-  passwordLogin,
-  registerAccount,
-  whoami,
-} from '../support/accounts.js';
-import { request, uniqueLocalpart } from '../support/matrix-client.js';
+import { CLIENT_V3, PASSWORD, expectMatrixError, expectStatus, extraWriter, passwordLogin, whoami } from '../support/accounts.js';
+import { registerUser, request, uniqueLocalpart } from '../support/matrix-client.js';
 import { PORT_OFFSETS } from '../support/ports.js';
 
 /**
@@ -113,7 +104,7 @@ describe('registration (open mode)', () => {
   });
 
   it('rejects a taken username with 400 M_USER_IN_USE, before user-interactive auth', async () => {
-    const taken = await registerAccount('taken');
+    const taken = await registerUser('taken');
     const withoutAuth = await register({ username: taken.username, password: PASSWORD });
     expectMatrixError(withoutAuth, 400, 'M_USER_IN_USE');
     const withAuth = await register({ username: taken.username, password: PASSWORD, auth: { type: 'm.login.dummy' } });
@@ -178,7 +169,7 @@ describe('GET /register/available', () => {
   });
 
   it('answers 400 M_USER_IN_USE for a taken username', async () => {
-    const taken = await registerAccount('taken');
+    const taken = await registerUser('taken');
     expectMatrixError(await available(taken.username), 400, 'M_USER_IN_USE');
   });
 
@@ -287,7 +278,7 @@ describe('login', () => {
   });
 
   it('logs in with m.id.user by localpart, by full user ID, and by the deprecated top-level user', async () => {
-    const account = await registerAccount('login');
+    const account = await registerUser('login');
     const byLocalpart = await passwordLogin(account.username, account.password);
     expectStatus(byLocalpart, 200);
     expectLoggedIn(byLocalpart.body, account.userId);
@@ -314,13 +305,13 @@ describe('login', () => {
   });
 
   it('answers a wrong password and an unknown user alike with 403 M_FORBIDDEN', async () => {
-    const account = await registerAccount('login');
+    const account = await registerUser('login');
     expectMatrixError(await passwordLogin(account.username, 'wrong password'), 403, 'M_FORBIDDEN');
     expectMatrixError(await passwordLogin(uniqueLocalpart('nobody'), PASSWORD), 403, 'M_FORBIDDEN');
   });
 
   it('answers an unknown login type with 400 M_UNKNOWN and a missing password with 400 M_BAD_JSON', async () => {
-    const account = await registerAccount('login');
+    const account = await registerUser('login');
     const unknownType = await request('POST', `${CLIENT_V3}/login`, {
       body: { type: 'org.example.magic', identifier: { type: 'm.id.user', user: account.username }, password: account.password },
     });
@@ -332,7 +323,7 @@ describe('login', () => {
   });
 
   it("logging in with an existing device_id keeps the device and invalidates that device's old token", async () => {
-    const account = await registerAccount('relogin');
+    const account = await registerUser('relogin');
     const other = await passwordLogin(account.username, account.password);
     expectStatus(other, 200);
 
@@ -351,7 +342,7 @@ describe('login', () => {
 
 describe('GET /account/whoami', () => {
   it('identifies the user and device by a Bearer token and by ?access_token=', async () => {
-    const account = await registerAccount('whoami');
+    const account = await registerUser('whoami');
     const bearer = await whoami(account.accessToken);
     expectStatus(bearer, 200);
     expect(bearer.body).toEqual({ user_id: account.userId, device_id: account.deviceId, is_guest: false });
@@ -369,7 +360,7 @@ describe('GET /account/whoami', () => {
 
 describe('logout', () => {
   it('POST /logout invalidates only that token', async () => {
-    const account = await registerAccount('logout');
+    const account = await registerUser('logout');
     const other = await passwordLogin(account.username, account.password);
     expectStatus(other, 200);
 
@@ -384,12 +375,12 @@ describe('logout', () => {
   });
 
   it('POST /logout/all invalidates every token of the user, and no one else’s', async () => {
-    const account = await registerAccount('logoutall');
+    const account = await registerUser('logoutall');
     const second = await passwordLogin(account.username, account.password);
     const third = await passwordLogin(account.username, account.password, { device_id: 'THIRDDEVICE' });
     expectStatus(second, 200);
     expectStatus(third, 200);
-    const bystander = await registerAccount('bystander');
+    const bystander = await registerUser('bystander');
 
     const response = await request('POST', `${CLIENT_V3}/logout/all`, { token: second.body.access_token, body: {} });
     expectStatus(response, 200);

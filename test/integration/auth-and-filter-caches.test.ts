@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { CLIENT_V3, expectMatrixError, expectStatus, extraService, passwordLogin, PASSWORD, registerAccount } from '../support/accounts.js';
-import { request } from '../support/matrix-client.js';
+import { CLIENT_V3, expectMatrixError, expectStatus, extraService, passwordLogin, PASSWORD } from '../support/accounts.js';
+import { registerUser, request } from '../support/matrix-client.js';
 import { psql } from '../support/own-infra.js';
 import { PORT_OFFSETS } from '../support/ports.js';
 import { createRoomOk } from '../support/rooms.js';
@@ -67,8 +67,8 @@ describe('access-token and filter caches', () => {
   }
 
   it('answers idle incremental syncs with a stored filter without a single database query', async () => {
-    const alice = await registerAccount('idle');
-    await createRoomOk({ userId: alice.userId, accessToken: alice.accessToken, deviceId: alice.deviceId }, { preset: 'public_chat' });
+    const alice = await registerUser('idle');
+    await createRoomOk(alice, { preset: 'public_chat' });
     const created = await request<{ filter_id: string }>('POST', `${CLIENT_V3}/user/${encodeURIComponent(alice.userId)}/filter`, {
       token: alice.accessToken,
       body: { 'org.matrix.msc4429.profile_fields': { ids: ['m.tz'] }, room: { timeline: { limit: 5 } } },
@@ -111,15 +111,15 @@ describe('access-token and filter caches', () => {
   });
 
   it('refuses a token on every replica right after logout', async () => {
-    const alice = await registerAccount('logout-cache');
+    const alice = await registerUser('logout-cache');
     await expectAcceptedEverywhere(alice.accessToken);
     expectStatus(await request('POST', `${CLIENT_V3}/logout`, { token: alice.accessToken, body: {}, baseUrl: writerB.url }), 200);
     await expectRefusedEverywhere(alice.accessToken);
   });
 
   it('refuses every token of the user on every replica right after logout/all, and keeps other users’ tokens', async () => {
-    const alice = await registerAccount('logoutall-cache');
-    const bob = await registerAccount('bystander');
+    const alice = await registerUser('logoutall-cache');
+    const bob = await registerUser('bystander');
     const second = await passwordLogin(alice.username, PASSWORD);
     expectStatus(second, 200);
     const tokens = [alice.accessToken, second.body.access_token];
@@ -130,7 +130,7 @@ describe('access-token and filter caches', () => {
   });
 
   it('refuses the old token of a device on every replica once the device logs in again', async () => {
-    const alice = await registerAccount('relogin-cache');
+    const alice = await registerUser('relogin-cache');
     await expectAcceptedEverywhere(alice.accessToken);
     const again = await passwordLogin(alice.username, PASSWORD, { device_id: alice.deviceId });
     expectStatus(again, 200);
@@ -154,7 +154,7 @@ describe('access-token and filter caches', () => {
   }
 
   it('refuses a token deleted by plain SQL on every replica, as soon as the notification arrives (well before the cache would expire)', async () => {
-    const alice = await registerAccount('sql-cache');
+    const alice = await registerUser('sql-cache');
     await expectAcceptedEverywhere(alice.accessToken);
     await psql(`DELETE FROM access_tokens WHERE user_id = '${alice.userId}'`, stack.env['MX_DATABASE_NAME']);
     // No writer to wait for the replicas here: each hears the NOTIFY on its own connection.
@@ -162,7 +162,7 @@ describe('access-token and filter caches', () => {
   });
 
   it('forgets every cached token when its listener reconnects (notifications may have been missed)', async () => {
-    const alice = await registerAccount('reconnect-cache');
+    const alice = await registerUser('reconnect-cache');
     await expectAcceptedEverywhere(alice.accessToken);
     const database = stack.env['MX_DATABASE_NAME']!;
     // Cut the replicas' listeners and delete the token in the same breath: the notification goes nowhere.

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { CLIENT_V3, expectStatus, extraService, profilePath } from '../support/accounts.js';
-import { type MatrixResponse, request, uniqueLocalpart } from '../support/matrix-client.js';
+import { type MatrixResponse, request, uniqueLocalpart, USERS } from '../support/matrix-client.js';
 import { logFrom, logSize, metricValue, until } from '../support/observe.js';
 import type { ServiceProcess } from '../support/service-process.js';
 import { PORT_OFFSETS } from '../support/ports.js';
@@ -21,7 +21,6 @@ const run = promisify(execFile);
 /** The test's own PostgreSQL, writer, projector and sync API. */
 const PORTS = PORT_OFFSETS.claimsNotifyReconnect;
 const FILTER = JSON.stringify({ 'org.matrix.msc4429.profile_fields': { ids: ['m.tz'] } });
-const USERS = 'org.matrix.msc4429.users';
 
 interface SyncBody {
   next_batch: string;
@@ -95,7 +94,7 @@ describe('claim: the sync API’s NOTIFY listener reconnects after a database ou
     const reconnected = await until('the sync API’s projection listener to reconnect', () => {
       const line = logFrom(syncLog, logStart)
         .split('\n')
-        .find((text) => text.includes('"context":"ProjectionWatcher"') && text.includes('listener reconnected'));
+        .find((text) => text.includes('"context":"CommitWakeups"') && text.includes('listener reconnected'));
       return line;
     });
     expect(reconnected).toMatch(/"channel":"[^"]+"/);

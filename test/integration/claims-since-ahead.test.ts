@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { createKafkaClient } from '@mx/event-log';
 import { CLIENT_V3, expectStatus, profilePath } from '../support/accounts.js';
-import { type MatrixResponse, registerUser, request, type TestUser } from '../support/matrix-client.js';
+import { type MatrixResponse, registerUser, request, type TestUser, USERS } from '../support/matrix-client.js';
 import { createRoomOk, joinRoomById } from '../support/rooms.js';
 
 /**
@@ -10,7 +10,7 @@ import { createRoomOk, joinRoomById } from '../support/rooms.js';
  * (`m1_<epoch>_<profile offsets>_<membership offsets>`, base-36 offsets joined by `.`), with one
  * partition's offset past the end of the topic as the broker reports it.
  */
-const USERS = 'org.matrix.msc4429.users';
+
 const FILTER = JSON.stringify({ 'org.matrix.msc4429.profile_fields': { ids: ['m.tz'] } });
 /** Far past the log end: no other test file running beside this one can append that many records. */
 const BEYOND = 1_000_000;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { CLIENT_V3, expectStatus, extraService, profilePath } from '../support/accounts.js';
-import { type MatrixResponse, registerUser, request, type TestUser } from '../support/matrix-client.js';
+import { type MatrixResponse, registerUser, request, type TestUser, USERS as UNSTABLE_USERS } from '../support/matrix-client.js';
 import { until, metricValue } from '../support/observe.js';
 import { createRoomOk, joinRoomById } from '../support/rooms.js';
 import { PORT_OFFSETS } from '../support/ports.js';
@@ -10,7 +10,6 @@ import { PORT_OFFSETS } from '../support/ports.js';
  * advertises `org.matrix.msc4429.stable` in /versions. A sync API of this test's own runs with it on,
  * beside the stack's (off), on the same database and topics.
  */
-const UNSTABLE_USERS = 'org.matrix.msc4429.users';
 const UNSTABLE_FIELDS = 'org.matrix.msc4429.profile_fields';
 
 type Users = Record<string, { profile_updates: Record<string, unknown> | null }>;

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { registerUser, request, type TestUser } from '../support/matrix-client.js';
+import { CLIENT_V3 as V3, registerUser, request, type TestUser } from '../support/matrix-client.js';
 import { createRoomOk } from '../support/rooms.js';
 
 /**
@@ -15,7 +15,6 @@ const stack = inject('stack');
 const runs = Number(process.env['MX_FUZZ_RUNS'] ?? '150');
 const seed = Number(process.env['MX_FUZZ_SEED'] ?? Date.now() % 2_147_483_647);
 
-const V3 = '/_matrix/client/v3';
 const enc = encodeURIComponent;
 
 /** Raw JSON texts JSON.stringify cannot produce. */

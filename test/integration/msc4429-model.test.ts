@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { registerUser, request, type TestUser } from '../support/matrix-client.js';
+import { CLIENT_V3, registerUser, request, type TestUser, USERS as USERS_SECTION } from '../support/matrix-client.js';
 import { createRoomOk } from '../support/rooms.js';
 
 /**
@@ -21,8 +21,6 @@ const USERS = 4;
 /** Room 0: public, created by user 0, everyone joins it first. Rooms 1 and 2: random plans. */
 const ROOMS = 3;
 const FIELDS = ['m.tz', 'com.example.a', 'com.example.b'] as const;
-const CLIENT_V3 = '/_matrix/client/v3';
-const USERS_SECTION = 'org.matrix.msc4429.users';
 /** Runs in CI: about half a second each on 2 busy cores. */
 const DEFAULT_RUNS = 50;
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CLIENT_V3, expectMatrixError, expectStatus, profilePath } from '../support/accounts.js';
-import { type MatrixResponse, registerUser, request, type TestUser } from '../support/matrix-client.js';
+import { type MatrixResponse, registerUser, request, type TestUser, USERS } from '../support/matrix-client.js';
 import { parkLongPoll } from '../support/long-polls.js';
 import { createRoomOk, joinRoomById, leaveRoom, membershipAction } from '../support/rooms.js';
 
@@ -13,7 +13,6 @@ import { createRoomOk, joinRoomById, leaveRoom, membershipAction } from '../supp
  * as soon as the change is there), and one that expects an absence is answered by a "marker"
  * change of the syncer's own profile made after the change under test.
  */
-const USERS = 'org.matrix.msc4429.users';
 const UNSTABLE_FIELDS = 'org.matrix.msc4429.profile_fields';
 /** Long enough for any change to arrive; a long-poll answers as soon as it has something. */
 const WAIT = 20_000;

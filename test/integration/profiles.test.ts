@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CLIENT_V3, expectMatrixError, expectStatus, profilePath } from '../support/accounts.js';
-import { type TestUser, profileFilter, registerUser, request, uniqueLocalpart } from '../support/matrix-client.js';
+import { type TestUser, profileFilter, registerUser, request, uniqueLocalpart, USERS } from '../support/matrix-client.js';
 
 /**
  * Profiles (spec profile API + MSC4133 extended profiles) through the router: read-your-writes,
@@ -9,7 +9,7 @@ import { type TestUser, profileFilter, registerUser, request, uniqueLocalpart } 
  * Each test uses fresh users and stays well under 20 writes per user per second unless it
  * is about the rate limit.
  */
-const USERS = 'org.matrix.msc4429.users';
+
 const MAX_PROFILE_BYTES = 65_536;
 
 type Profile = Record<string, unknown>;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { CLIENT_V3, expectStatus, extraService, profilePath } from '../support/accounts.js';
-import { profileFilter, registerUser, request, type TestUser } from '../support/matrix-client.js';
+import { profileFilter, registerUser, request, type TestUser, USERS } from '../support/matrix-client.js';
 import { PORT_OFFSETS } from '../support/ports.js';
 import { installProjectionTrace, matchTrace, type TracedWrite } from '../support/projection-trace.js';
 import { createRoomOk, joinRoomById } from '../support/rooms.js';
@@ -10,8 +10,6 @@ import type { ServiceProcess } from '../support/service-process.js';
  * Several processes of each service against the one broker and database: a second writer, a
  * second projector in the same consumer group and a second sync API, next to the stack's own.
  */
-const USERS = 'org.matrix.msc4429.users';
-
 describe('scale-out', () => {
   const writerB = extraService('writer', 'writer-scale-b', PORT_OFFSETS.scaleOut.writerB);
   const projectorB = extraService('projector', 'projector-scale-b', PORT_OFFSETS.scaleOut.projectorB);

@@ -1,14 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import {
-  type Account,
-  CLIENT_V3,
-  expectMatrixError,
-  expectStatus,
-  extraService,
-  profilePath,
-  registerAccount,
-} from '../support/accounts.js';
-import { type MatrixResponse, request } from '../support/matrix-client.js';
+import { CLIENT_V3, expectMatrixError, expectStatus, extraService, profilePath } from '../support/accounts.js';
+import { type MatrixResponse, registerUser, request, type TestUser } from '../support/matrix-client.js';
 import { psql } from '../support/own-infra.js';
 import { PORT_OFFSETS } from '../support/ports.js';
 import { createRoomOk, joinRoomById } from '../support/rooms.js';
@@ -61,7 +53,7 @@ describe('sync API under abuse', () => {
 
   const tzFilter = encodeURIComponent(JSON.stringify({ 'org.matrix.msc4429.profile_fields': { ids: ['m.tz'] } }));
 
-  async function initialSync(user: Account, service: ServiceProcess): Promise<string> {
+  async function initialSync(user: TestUser, service: ServiceProcess): Promise<string> {
     const response = await request<{ next_batch: string }>('GET', `${CLIENT_V3}/sync?filter=${tzFilter}`, {
       token: user.accessToken,
       baseUrl: service.url,
@@ -70,7 +62,7 @@ describe('sync API under abuse', () => {
     return response.body.next_batch;
   }
 
-  function longPoll(user: Account, service: ServiceProcess, since: string): Promise<MatrixResponse> {
+  function longPoll(user: TestUser, service: ServiceProcess, since: string): Promise<MatrixResponse> {
     return request('GET', `${CLIENT_V3}/sync?filter=${tzFilter}&since=${since}&timeout=${LONG_POLL_MS}`, {
       token: user.accessToken,
       baseUrl: service.url,
@@ -78,8 +70,8 @@ describe('sync API under abuse', () => {
   }
 
   it('ends long-polls parked on every replica with 401 M_UNKNOWN_TOKEN when the token is logged out, without what was written afterwards', async () => {
-    const alice = await registerAccount('abuse-logout');
-    const bob = await registerAccount('abuse-cowriter');
+    const alice = await registerUser('abuse-logout');
+    const bob = await registerUser('abuse-cowriter');
     const roomId = await createRoomOk(alice, { preset: 'public_chat' });
     expectStatus(await joinRoomById(bob, roomId), 200);
     const polls = [];
@@ -104,7 +96,7 @@ describe('sync API under abuse', () => {
   });
 
   it('ends a long-poll whose token is deleted by plain SQL (no writer involved)', async () => {
-    const alice = await registerAccount('abuse-sql');
+    const alice = await registerUser('abuse-sql');
     const poll = longPoll(alice, syncB, await initialSync(alice, syncB));
     await expectParked(syncB, 1);
     await psql(`DELETE FROM access_tokens WHERE user_id = '${alice.userId}'`, stack.env['MX_DATABASE_NAME']);
@@ -113,12 +105,12 @@ describe('sync API under abuse', () => {
   });
 
   it('keeps a long-poll of another token of the same user parked when one token is logged out', async () => {
-    const alice = await registerAccount('abuse-two-devices');
+    const alice = await registerUser('abuse-two-devices');
     const login = await request<{ access_token: string; device_id: string }>('POST', `${CLIENT_V3}/login`, {
       body: { type: 'm.login.password', identifier: { type: 'm.id.user', user: alice.username }, password: alice.password },
     });
     expectStatus(login, 200);
-    const second: Account = { ...alice, accessToken: login.body.access_token, deviceId: login.body.device_id };
+    const second: TestUser = { ...alice, accessToken: login.body.access_token, deviceId: login.body.device_id };
     const poll = longPoll(second, syncB, await initialSync(second, syncB));
     await expectParked(syncB, 1);
     expectStatus(await request('POST', `${CLIENT_V3}/logout`, { token: alice.accessToken, body: {} }), 200);
@@ -134,7 +126,7 @@ describe('sync API under abuse', () => {
   });
 
   it('refuses a token in both the Authorization header and the query (401 M_MISSING_TOKEN) on the sync API and the writer', async () => {
-    const alice = await registerAccount('abuse-mixed');
+    const alice = await registerUser('abuse-mixed');
     const targets = [
       { name: 'sync-api', baseUrl: stack.syncApiUrl, path: `${CLIENT_V3}/sync?timeout=0` },
       { name: 'writer', baseUrl: stack.writerUrl, path: `${CLIENT_V3}/account/whoami?` },
@@ -168,7 +160,7 @@ describe('sync API under abuse', () => {
   }
 
   it('refuses a filter over 64 KiB (400 M_TOO_LARGE) and accepts one of exactly 64 KiB', async () => {
-    const alice = await registerAccount('abuse-filter-size');
+    const alice = await registerUser('abuse-filter-size');
     const upload = (definition: unknown) =>
       request<{ filter_id: string }>('POST', `${CLIENT_V3}/user/${encodeURIComponent(alice.userId)}/filter`, {
         token: alice.accessToken,
@@ -196,7 +188,7 @@ describe('sync API under abuse', () => {
   });
 
   it('keeps the stored-filter cache within MX_SYNC_FILTER_CACHE_BYTES however many large filters one user uploads and uses', async () => {
-    const alice = await registerAccount('abuse-filter-cache');
+    const alice = await registerUser('abuse-filter-cache');
     const user = encodeURIComponent(alice.userId);
     const ids: string[] = [];
     const definitions: Record<string, unknown>[] = [];

@@ -1,14 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { parkLongPoll } from '../support/long-polls.js';
-import { profileFilter, registerUser, request } from '../support/matrix-client.js';
+import { profileFilter, registerUser, request, USERS } from '../support/matrix-client.js';
 
 /**
  * The thin path through all three real processes, the broker and the database:
  * register (writer, PostgreSQL) → PUT profile field (writer → Kafka) → projector (Kafka →
  * PostgreSQL, NOTIFY) → /sync (sync API), all through the one client-facing URL.
  */
-const USERS = 'org.matrix.msc4429.users';
-
 describe('walking skeleton', () => {
   it('advertises MSC4429 in /versions', async () => {
     const response = await request('GET', '/_matrix/client/versions');

@@ -1,11 +1,11 @@
 import { join } from 'node:path';
 import { expect, inject } from 'vitest';
-import { type MatrixResponse, request, uniqueLocalpart } from './matrix-client.js';
+import { CLIENT_V3, type MatrixResponse, request } from './matrix-client.js';
 import { ServiceProcess } from './service-process.js';
 
-/** Helpers for the account (register/login/logout/whoami) and profile integration tests. */
-export const CLIENT_V3 = '/_matrix/client/v3';
-export const PASSWORD = 'correct horse battery staple';
+/** Helpers for the account (login/logout/whoami) and profile integration tests; users come from registerUser (matrix-client.ts). */
+// Defined in matrix-client.ts (registerUser needs them there); re-exported for the tests that import them from here.
+export { CLIENT_V3, PASSWORD } from './matrix-client.js';
 
 const root = join(import.meta.dirname, '..', '..');
 
@@ -21,30 +21,6 @@ export function expectMatrixError(response: MatrixResponse<unknown>, status: num
 /** Asserts the status, showing the body on failure. */
 export function expectStatus(response: MatrixResponse<unknown>, status: number): void {
   expect(response.status, `${response.status} ${JSON.stringify(response.body)}`).toBe(status);
-}
-
-export interface Account {
-  readonly username: string;
-  readonly password: string;
-  readonly userId: string;
-  readonly accessToken: string;
-  readonly deviceId: string;
-}
-
-/** Registers a fresh user (open mode, `m.login.dummy`) with a known password. */
-export async function registerAccount(prefix = 'acct', extra: Record<string, unknown> = {}): Promise<Account> {
-  const username = uniqueLocalpart(prefix);
-  const response = await request<{ user_id: string; access_token: string; device_id: string }>('POST', `${CLIENT_V3}/register`, {
-    body: { username, password: PASSWORD, auth: { type: 'm.login.dummy' }, ...extra },
-  });
-  if (response.status !== 200) throw new Error(`register failed: ${response.status} ${JSON.stringify(response.body)}`);
-  return {
-    username,
-    password: PASSWORD,
-    userId: response.body.user_id,
-    accessToken: response.body.access_token,
-    deviceId: response.body.device_id,
-  };
 }
 
 export interface LoginBody {

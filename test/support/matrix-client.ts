@@ -1,5 +1,11 @@
 import { inject } from 'vitest';
 
+export const CLIENT_V3 = '/_matrix/client/v3';
+/** MSC4429's section of a `/sync` response, by its unstable name. */
+export const USERS = 'org.matrix.msc4429.users';
+/** The password of every user registerUser registers. */
+export const PASSWORD = 'correct horse battery staple';
+
 /** A bare Client-Server API client for tests: raw status and JSON body, nothing hidden. */
 export interface MatrixResponse<T = Record<string, unknown>> {
   readonly status: number;
@@ -35,17 +41,28 @@ export function uniqueLocalpart(prefix = 'user'): string {
 }
 
 export interface TestUser {
+  /** The localpart registered. */
+  readonly username: string;
+  readonly password: string;
   readonly userId: string;
   readonly accessToken: string;
   readonly deviceId: string;
 }
 
+/** Registers a fresh user (open mode, `m.login.dummy`) with a known password, logged in on one device. */
 export async function registerUser(prefix = 'user'): Promise<TestUser> {
-  const response = await request<{ user_id: string; access_token: string; device_id: string }>('POST', '/_matrix/client/v3/register', {
-    body: { username: uniqueLocalpart(prefix), password: 'correct horse battery staple', auth: { type: 'm.login.dummy' } },
+  const username = uniqueLocalpart(prefix);
+  const response = await request<{ user_id: string; access_token: string; device_id: string }>('POST', `${CLIENT_V3}/register`, {
+    body: { username, password: PASSWORD, auth: { type: 'm.login.dummy' } },
   });
   if (response.status !== 200) throw new Error(`register failed: ${response.status} ${JSON.stringify(response.body)}`);
-  return { userId: response.body.user_id, accessToken: response.body.access_token, deviceId: response.body.device_id };
+  return {
+    username,
+    password: PASSWORD,
+    userId: response.body.user_id,
+    accessToken: response.body.access_token,
+    deviceId: response.body.device_id,
+  };
 }
 
 export function profileFilter(...ids: string[]): string {

@@ -2,8 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeProfileEvent, encodeProfileEvent, type ProfileEvent, UndecodableEventError } from '@mx/events';
 import { canonicalJsonByteLength } from '@mx/matrix';
-import { ProfileSize } from '@mx/profile';
-import { foldProfileEvents } from '../../apps/projector/src/profile/fold-profile-events.js';
+import { foldProfileEvents, ProfileSize } from '@mx/profile';
 
 const event = fc.oneof(
   fc.record({

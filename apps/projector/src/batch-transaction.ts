@@ -1,21 +1,20 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
-import { DataSource, type EntityManager } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '@mx/config';
 import type { ConsumedRecord, RecordBatch } from '@mx/event-log';
 import { UndecodableEventError } from '@mx/events';
-import { encodeProjectionChange, projectionChannel } from '@mx/storage';
+import { announceProjectionChange, Database, inSavepoint, projectionPositions, rejectedEvents, type Sql } from '@mx/storage';
 import { type DeadLetter, DeadLetters } from './dead-letters.js';
 import { describeFailure, isDeterministicFailure } from './deterministic-failure.js';
-import { PartitionPositions } from './partition-positions.js';
 import { ProjectorMetrics } from './projector-metrics.js';
+import { ResumePositions } from './resume-positions.js';
 
-/** What a projection's batch touched, for the sync API's wake-ups. */
+/** What a projection's batch touched (for the sync API's wake-ups), and what it refused. */
 export interface BatchEffects {
   readonly users: readonly string[];
   readonly rooms: readonly string[];
-  /** Offsets of the records the projection refused (recorded in rejected_events). */
-  readonly rejectedOffsets: readonly number[];
+  /** The records the projection refused, and why: the batch transaction records them in rejected_events. */
+  readonly rejected: readonly rejectedEvents.RefusedEvent[];
 }
 
 /** Every event carries a unique id: the one its writer waits on. */
@@ -30,7 +29,7 @@ interface Committed {
   readonly letters: readonly DeadLetter[];
 }
 
-type Apply<T> = (manager: EntityManager, entries: { offset: number; entry: T }[]) => Promise<BatchEffects>;
+type Apply<T> = (tx: Sql, entries: { offset: number; entry: T }[]) => Promise<BatchEffects>;
 
 /**
  * How a batch is applied: all its records at once (the normal case), or, after the database
@@ -42,9 +41,10 @@ type Mode = 'together' | 'one-by-one';
 /**
  * The exactly-once skeleton every projection shares: one transaction per partition batch that
  * locks the partition's position, skips records already applied, sets aside in dead_letters the
- * records that cannot be applied, lets the projection apply the rest, advances the position and
- * announces the commit (`NOTIFY`). A batch for a partition this consumer no longer owns is
- * abandoned untouched.
+ * records that cannot be applied, lets the projection apply the rest, records every refusal (the
+ * projection's and the dead letters') in rejected_events with one statement, advances the
+ * position and announces the commit (`NOTIFY`). A batch for a partition this consumer no longer
+ * owns is abandoned untouched.
  *
  * A poison record must never stall its partition: when the database refuses a batch for its data
  * (see isDeterministicFailure), the batch is applied again one record at a time and the records it
@@ -54,8 +54,8 @@ type Mode = 'together' | 'one-by-one';
 @Injectable()
 export class BatchTransaction {
   constructor(
-    private readonly dataSource: DataSource,
-    private readonly positions: PartitionPositions,
+    private readonly db: Database,
+    private readonly positions: ResumePositions,
     private readonly metrics: ProjectorMetrics,
     private readonly deadLetters: DeadLetters,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -97,73 +97,92 @@ export class BatchTransaction {
     apply: Apply<T>,
     mode: Mode,
   ): Promise<Committed | undefined> {
-    return this.dataSource.transaction(async (manager): Promise<Committed | undefined> => {
-      const nextOffset = await this.positions.lock(manager, batch.topic, batch.partition);
+    return this.db.transaction(async (tx): Promise<Committed | undefined> => {
+      const nextOffset = await projectionPositions.lockNext(tx, batch.topic, batch.partition);
       const fresh = batch.records.filter((record) => record.offset >= nextOffset);
       if (fresh.length === 0 || batch.isStale()) return undefined;
       const letters: DeadLetter[] = [];
+      // Every refusal of the batch, in the order it was decided (of two refusals of one event id, the first is kept).
+      const refused: rejectedEvents.RefusedEvent[] = [];
       const entries: { offset: number; entry: T; record: ConsumedRecord }[] = [];
       for (const record of fresh) {
         try {
           entries.push({ offset: record.offset, entry: decode(record.value), record });
         } catch (error) {
           if (!(error instanceof UndecodableEventError)) throw error;
-          letters.push(
-            await this.deadLetters.record(manager, batch.topic, batch.partition, record, 'undecodable', error.message, error.eventId),
+          const letter = await this.deadLetters.record(
+            tx,
+            batch.topic,
+            batch.partition,
+            record,
+            'undecodable',
+            error.message,
+            error.eventId,
           );
+          letters.push(letter);
+          refused.push(...this.deadLetters.refusalOf(letter));
         }
       }
-      const effects =
-        mode === 'together'
-          ? await apply(
-              manager,
-              entries.map(({ offset, entry }) => ({ offset, entry })),
-            )
-          : await this.applyOneByOne(manager, batch, entries, apply, letters);
+      let effects: BatchEffects;
+      if (mode === 'together') {
+        effects = await apply(
+          tx,
+          entries.map(({ offset, entry }) => ({ offset, entry })),
+        );
+        refused.push(...effects.rejected);
+      } else {
+        effects = await this.applyOneByOne(tx, batch, entries, apply, letters, refused);
+      }
+      await rejectedEvents.record(tx, batch.topic, batch.partition, refused);
       const newPosition = fresh[fresh.length - 1]!.offset + 1;
-      await this.positions.advance(manager, batch.topic, batch.partition, newPosition);
-      await manager.query('SELECT pg_notify($1, $2)', [
-        projectionChannel(this.config.database.schema),
-        encodeProjectionChange({
-          topic: batch.topic,
-          partition: batch.partition,
-          fromOffset: fresh[0]!.offset,
-          nextOffset: newPosition,
-          rejectedOffsets: [...effects.rejectedOffsets, ...letters.map((letter) => letter.offset)].sort((a, b) => a - b),
-          users: effects.users,
-          rooms: effects.rooms,
-        }),
-      ]);
+      await projectionPositions.advance(tx, batch.topic, batch.partition, newPosition);
+      await announceProjectionChange(tx, this.config.database.schema, {
+        topic: batch.topic,
+        partition: batch.partition,
+        fromOffset: fresh[0]!.offset,
+        nextOffset: newPosition,
+        rejectedOffsets: [...effects.rejected.map((refusal) => refusal.offset), ...letters.map((letter) => letter.offset)].sort(
+          (a, b) => a - b,
+        ),
+        users: effects.users,
+        rooms: effects.rooms,
+      });
       return { position: newPosition, records: fresh.length, letters };
     });
   }
 
-  /** Each record under its own savepoint; the ones the database refuses are set aside (added to `letters`). */
+  /**
+   * Each record under its own savepoint; the ones the database refuses are set aside (added to
+   * `letters`). Refusals, the projection's and the letters', are added to `refused` in record order.
+   */
   private async applyOneByOne<T extends Identified>(
-    manager: EntityManager,
+    tx: Sql,
     batch: RecordBatch,
     entries: readonly { offset: number; entry: T; record: ConsumedRecord }[],
     apply: Apply<T>,
     letters: DeadLetter[],
+    refused: rejectedEvents.RefusedEvent[],
   ): Promise<BatchEffects> {
     const users = new Set<string>();
     const rooms = new Set<string>();
-    const rejectedOffsets: number[] = [];
+    const rejected: rejectedEvents.RefusedEvent[] = [];
     for (const { offset, entry, record } of entries) {
-      await manager.query('SAVEPOINT mx_record');
+      let effects: BatchEffects;
       try {
-        const effects = await apply(manager, [{ offset, entry }]);
-        await manager.query('RELEASE SAVEPOINT mx_record');
-        for (const user of effects.users) users.add(user);
-        for (const room of effects.rooms) rooms.add(room);
-        rejectedOffsets.push(...effects.rejectedOffsets);
+        effects = await inSavepoint(tx, () => apply(tx, [{ offset, entry }]));
       } catch (error) {
         if (!isDeterministicFailure(error)) throw error;
-        await manager.query('ROLLBACK TO SAVEPOINT mx_record');
         const reason = `the projection refused the record: ${describeFailure(error)}`;
-        letters.push(await this.deadLetters.record(manager, batch.topic, batch.partition, record, 'unstorable', reason, entry.id));
+        const letter = await this.deadLetters.record(tx, batch.topic, batch.partition, record, 'unstorable', reason, entry.id);
+        letters.push(letter);
+        refused.push(...this.deadLetters.refusalOf(letter));
+        continue;
       }
+      for (const user of effects.users) users.add(user);
+      for (const room of effects.rooms) rooms.add(room);
+      rejected.push(...effects.rejected);
+      refused.push(...effects.rejected);
     }
-    return { users: [...users], rooms: [...rooms], rejectedOffsets };
+    return { users: [...users], rooms: [...rooms], rejected };
   }
 }

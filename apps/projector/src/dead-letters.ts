@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
-import type { EntityManager } from 'typeorm';
 import type { ConsumedRecord } from '@mx/event-log';
+import { deadLetters, type rejectedEvents, type Sql } from '@mx/storage';
 import { ProjectorMetrics } from './projector-metrics.js';
 
 /** Why a record was set aside: it is not an event we can read, or the database refused to store it. */
@@ -18,12 +18,16 @@ export interface DeadLetter {
 /** Reasons are kept short: they may quote parts of a hostile record. */
 const MAX_REASON_LENGTH = 1000;
 
+/** What the writer waiting on a record set aside answers its client. */
+const UNSTORABLE: rejectedEvents.Rejection = { errcode: 'M_BAD_JSON', message: 'The change holds a value that cannot be stored' };
+
 /**
  * Sets aside a record the projection cannot apply, inside the batch's transaction, so the
- * partition moves on: the raw bytes and the reason in `dead_letters`, and, when the record's event
- * id could be read, a rejection in `rejected_events` so that the writer waiting on it answers its
- * client 400 (not 200, not a 503 after a timeout). Counted and logged only once the transaction
- * committed (a batch retried one record at a time must not count its letters twice).
+ * partition moves on: the raw bytes and the reason in `dead_letters`. When the record's event id
+ * could be read, the batch transaction also refuses it in `rejected_events` (see `refusalOf`) so
+ * that the writer waiting on it answers its client 400 (not 200, not a 503 after a timeout).
+ * Counted and logged only once the transaction committed (a batch retried one record at a time
+ * must not count its letters twice).
  */
 @Injectable()
 export class DeadLetters {
@@ -35,7 +39,7 @@ export class DeadLetters {
   }
 
   async record(
-    manager: EntityManager,
+    tx: Sql,
     topic: string,
     partition: number,
     record: ConsumedRecord,
@@ -44,20 +48,20 @@ export class DeadLetters {
     eventId: string | undefined,
   ): Promise<DeadLetter> {
     const shortReason = reason.length > MAX_REASON_LENGTH ? `${reason.slice(0, MAX_REASON_LENGTH)}...` : reason;
-    await manager.query(
-      `INSERT INTO dead_letters (topic, log_partition, log_offset, reason, payload, recorded_ts) VALUES ($1, $2, $3, $4, $5, $6)
-       ON CONFLICT DO NOTHING`,
-      [topic, partition, record.offset, shortReason, record.value, Date.now()],
-    );
-    if (eventId !== undefined) {
-      await manager.query(
-        `INSERT INTO rejected_events (event_id, topic, log_partition, log_offset, reason, rejected_ts) VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (event_id) DO NOTHING`,
-        // `<errcode> <reason>`: what the writer answers its client.
-        [eventId, topic, partition, record.offset, 'M_BAD_JSON The change holds a value that cannot be stored', Date.now()],
-      );
-    }
+    await deadLetters.record(tx, {
+      topic,
+      partition,
+      offset: record.offset,
+      reason: shortReason,
+      payload: record.value,
+      recordedTs: Date.now(),
+    });
     return { offset: record.offset, cause, reason: shortReason, eventId };
+  }
+
+  /** The refusal a letter's writer gets, when its event id could be read. */
+  refusalOf(letter: DeadLetter): rejectedEvents.RefusedEvent[] {
+    return letter.eventId === undefined ? [] : [{ offset: letter.offset, eventId: letter.eventId, rejection: UNSTORABLE }];
   }
 
   /** Counts and logs the letters of a committed batch. */

@@ -2,9 +2,9 @@ import 'reflect-metadata';
 import { EVENT_LOG_CONSUMER_FACTORY, type EventLogConsumerFactory, EventLogTransport } from '@mx/event-log';
 import { createHttpService, listen, loadConfigOrExit } from '@mx/http';
 import { ConsumerReadinessProbe } from './consumer-readiness.probe.js';
-import { PartitionPositions } from './partition-positions.js';
 import { PROJECTOR_DEFAULTS } from './projector.defaults.js';
 import { ProjectorModule } from './projector.module.js';
+import { ResumePositions } from './resume-positions.js';
 
 const config = loadConfigOrExit(PROJECTOR_DEFAULTS);
 const app = await createHttpService(ProjectorModule, config);
@@ -16,7 +16,7 @@ const consumer = app.get<EventLogConsumerFactory>(EVENT_LOG_CONSUMER_FACTORY)({
 });
 // Consumption resumes where the projection stands (not where the group last committed): on every
 // assignment the consumer seeks there, without awaiting the database.
-const positions = app.get(PartitionPositions);
+const positions = app.get(ResumePositions);
 await positions.load();
 app.connectMicroservice({
   strategy: new EventLogTransport({

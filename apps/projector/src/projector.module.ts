@@ -8,8 +8,8 @@ import { ProfileProjectionController } from './profile/profile-projection.contro
 import { ProfileProjector } from './profile/profile-projector.js';
 import { BatchTransaction } from './batch-transaction.js';
 import { DeadLetters } from './dead-letters.js';
-import { PartitionPositions } from './partition-positions.js';
 import { ProjectorMetrics } from './projector-metrics.js';
+import { ResumePositions } from './resume-positions.js';
 import { RoomProjectionController } from './rooms/room-projection.controller.js';
 import { RoomProjector } from './rooms/room-projector.js';
 import { PROJECTOR_DEFAULTS } from './projector.defaults.js';
@@ -23,6 +23,6 @@ import { PROJECTOR_DEFAULTS } from './projector.defaults.js';
     EventLogModule,
   ],
   controllers: [ProfileProjectionController, RoomProjectionController],
-  providers: [PartitionPositions, ProjectorMetrics, DeadLetters, BatchTransaction, ProfileProjector, RoomProjector],
+  providers: [ResumePositions, ProjectorMetrics, DeadLetters, BatchTransaction, ProfileProjector, RoomProjector],
 })
 export class ProjectorModule {}

@@ -6,8 +6,8 @@ import { DatabaseReadinessProbe, ObservabilityModule } from '@mx/http';
 import { StorageModule } from '@mx/storage';
 import { ProfileUpdatesReader } from './sync/profile-updates.reader.js';
 import { LongPolls } from './sync/long-polls.js';
-import { ProjectionWatcher } from './sync/projection-watcher.js';
-import { RoomsReader } from './sync/rooms-reader.js';
+import { CommitWakeups } from './sync/commit-wakeups.js';
+import { RoomTimelineReader } from './sync/room-timeline-reader.js';
 import { VisibilityReader } from './sync/visibility-reader.js';
 import { FilterController } from './filters/filter.controller.js';
 import { FilterStore } from './filters/filter-store.js';
@@ -26,6 +26,6 @@ import { VersionsController } from './versions.controller.js';
     AuthModule,
   ],
   controllers: [VersionsController, SyncController, FilterController],
-  providers: [ProjectionWatcher, LongPolls, ProfileUpdatesReader, RoomsReader, VisibilityReader, FilterStore, SyncService],
+  providers: [CommitWakeups, LongPolls, ProfileUpdatesReader, RoomTimelineReader, VisibilityReader, FilterStore, SyncService],
 })
 export class SyncApiModule {}

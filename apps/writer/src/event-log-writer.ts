@@ -1,26 +1,26 @@
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
-import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '@mx/config';
 import { EVENT_LOG_PRODUCER, type EventLogProducer, EventLogRecordsTooLargeError, type LogPosition, type LogRecord } from '@mx/event-log';
 import { MatrixError, MatrixErrors } from '@mx/matrix';
-import { ProjectionBarrier } from './projection-barrier.js';
+import { Database, rejectedEvents } from '@mx/storage';
+import { ReadYourWritesBarrier } from './read-your-writes-barrier.js';
 
 const STATUS_OF: Readonly<Record<string, number>> = { M_FORBIDDEN: 403, M_NOT_FOUND: 404 };
 
 /**
  * Appends commands' events to the log and answers with their outcome: it waits (bounded) until
- * the projection has applied them, then turns a rejection the projector recorded
- * (`<errcode> <reason>`) into the matching Matrix error. A client never sees success for a change
- * the projector refused; when the outcome is not known in time it gets a 503.
+ * the projection has applied them, then turns a rejection the projector recorded into the
+ * matching Matrix error. A client never sees success for a change the projector refused; when the
+ * outcome is not known in time it gets a 503.
  */
 @Injectable()
 export class EventLogWriter implements OnApplicationBootstrap {
   constructor(
     @Inject(EVENT_LOG_PRODUCER) private readonly producer: EventLogProducer,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly barrier: ProjectionBarrier,
-    private readonly dataSource: DataSource,
+    private readonly barrier: ReadYourWritesBarrier,
+    private readonly db: Database,
     private readonly logger: PinoLogger,
   ) {
     this.logger.setContext(EventLogWriter.name);
@@ -45,12 +45,12 @@ export class EventLogWriter implements OnApplicationBootstrap {
     }
     // The projector's announcements say which records it refused; look in the table only when they did not cover ours.
     if (positions.every((position) => this.barrier.knownAccepted(position))) return;
-    const rows: { event_id: string; reason: string }[] = await this.dataSource.query(
-      'SELECT event_id, reason FROM rejected_events WHERE event_id = ANY($1)',
-      [records.map((record) => record.id)],
+    const rejections = await rejectedEvents.rejectionsOf(
+      this.db,
+      records.map((record) => record.id),
     );
-    const rejection = records.map((record) => rows.find((row) => row.event_id === record.id)).find((row) => row !== undefined);
-    if (rejection) throw rejectionError(rejection.reason);
+    const rejection = records.map((record) => rejections.get(record.id)).find((found) => found !== undefined);
+    if (rejection) throw rejectionError(rejection);
   }
 
   private async append(topic: string, records: readonly LogRecord[]): Promise<LogPosition[]> {
@@ -74,10 +74,7 @@ export class EventLogWriter implements OnApplicationBootstrap {
   }
 }
 
-/** `<errcode> <reason>` as the projector records it → the Matrix error for the client. */
-export function rejectionError(reason: string): MatrixError {
-  const space = reason.indexOf(' ');
-  const errcode = space > 0 ? reason.slice(0, space) : 'M_FORBIDDEN';
-  const message = space > 0 ? reason.slice(space + 1) : reason;
-  return new MatrixError(STATUS_OF[errcode] ?? 400, errcode, message);
+/** A refused command (recorded by the projector, or refused by the writer's own check) → the Matrix error for the client. */
+export function rejectionError(rejection: rejectedEvents.Rejection): MatrixError {
+  return new MatrixError(STATUS_OF[rejection.errcode] ?? 400, rejection.errcode, rejection.message);
 }

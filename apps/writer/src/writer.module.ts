@@ -16,10 +16,10 @@ import { ProfileCommandService } from './profile/profile-command.service.js';
 import { ProfileReader } from './profile/profile-reader.js';
 import { ProfileController } from './profile/profile.controller.js';
 import { EventLogWriter } from './event-log-writer.js';
-import { ProjectionBarrier } from './projection-barrier.js';
+import { ReadYourWritesBarrier } from './read-your-writes-barrier.js';
 import { MemberProfileSync } from './rooms/member-profile-sync.js';
 import { RoomCommandService } from './rooms/room-commands.service.js';
-import { RoomReader } from './rooms/room-reader.js';
+import { RoomStateReader } from './rooms/room-state-reader.js';
 import { RoomReadsController } from './rooms/room-reads.controller.js';
 import { RoomsController } from './rooms/rooms.controller.js';
 import { requestThrottlers } from './rate-limits/request-throttlers.js';
@@ -68,9 +68,9 @@ import { WRITER_DEFAULTS } from './writer.defaults.js';
     LoginService,
     ProfileReader,
     ProfileCommandService,
-    ProjectionBarrier,
+    ReadYourWritesBarrier,
     EventLogWriter,
-    RoomReader,
+    RoomStateReader,
     RoomCommandService,
     MemberProfileSync,
   ],

@@ -3,15 +3,17 @@ import { randomUUID } from 'node:crypto';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { PinoLogger } from 'nestjs-pino';
 import { Counter, Registry } from 'prom-client';
-import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '@mx/config';
 import {
   accessTokenAck,
   accessTokenBarrier,
   accessTokenChannel,
   accessTokenListenerPrefix,
+  accessTokens,
+  Database,
   decodeAccessTokenChange,
   PostgresListener,
+  type Sql,
 } from '@mx/storage';
 import { AccessTokenCache } from './access-token-cache.js';
 import { generateAccessToken, hashAccessToken } from './access-token.js';
@@ -43,7 +45,7 @@ export class AccessTokenService implements OnModuleInit, OnApplicationShutdown {
   private readonly barriers = new Map<string, { acks: number; expected: number; done: () => void }>();
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly db: Database,
     @Inject(APP_CONFIG) config: AppConfig,
     registry: Registry,
     private readonly logger: PinoLogger,
@@ -98,17 +100,12 @@ export class AccessTokenService implements OnModuleInit, OnApplicationShutdown {
       }
     }
     const lookupBegan = this.cache.begin();
-    const rows: { user_id: string; device_id: string }[] = await this.dataSource.query(
-      'SELECT user_id, device_id FROM access_tokens WHERE token_hash = $1',
-      [hash],
-    );
-    const row = rows[0];
-    if (!row) {
+    const requester = await accessTokens.owner(this.db, hash);
+    if (!requester) {
       this.lookups.inc({ result: 'unknown' });
       return null;
     }
     this.lookups.inc({ result: 'database' });
-    const requester = { userId: row.user_id, deviceId: row.device_id };
     if (this.listener.listening) this.cache.set(key, requester, lookupBegan);
     return requester;
   }
@@ -172,12 +169,12 @@ export class AccessTokenService implements OnModuleInit, OnApplicationShutdown {
     this.barriers.set(id, barrier);
     const timeout = new AbortController();
     try {
-      const rows: { listeners: number }[] = await this.dataSource.query(
-        `SELECT pg_notify($1, $2), (SELECT count(*)::int FROM pg_stat_activity
-           WHERE datname = current_database() AND starts_with(application_name, $3)) AS listeners`,
-        [this.channel, accessTokenBarrier(id), accessTokenListenerPrefix(this.channel)],
+      barrier.expected = await accessTokens.announceCountingListeners(
+        this.db,
+        this.channel,
+        accessTokenBarrier(id),
+        accessTokenListenerPrefix(this.channel),
       );
-      barrier.expected = rows[0]?.listeners ?? 0;
       if (barrier.acks >= barrier.expected) done();
       await Promise.race([heard, sleep(timeoutMs, undefined, { signal: timeout.signal }).catch(() => undefined)]);
     } finally {
@@ -189,7 +186,7 @@ export class AccessTokenService implements OnModuleInit, OnApplicationShutdown {
   /** Every deletion committed before the barrier has been forgotten here: say so. */
   private async acknowledge(id: string): Promise<void> {
     try {
-      await this.dataSource.query('SELECT pg_notify($1, $2)', [this.channel, accessTokenAck(id)]);
+      await accessTokens.announce(this.db, this.channel, accessTokenAck(id));
     } catch (error) {
       this.logger.warn({ err: String(error) }, 'could not acknowledge an access-token barrier');
     }
@@ -201,14 +198,14 @@ export class AccessTokenService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** Creates a token for an existing device; runs inside the caller's transaction when given one. */
-  async issue(requester: Requester, query: DataSource['query'] = this.dataSource.query.bind(this.dataSource)): Promise<string> {
+  async issue(requester: Requester, sql: Sql = this.db): Promise<string> {
     const token = generateAccessToken();
-    await query('INSERT INTO access_tokens (token_hash, user_id, device_id, created_ts) VALUES ($1, $2, $3, $4)', [
-      hashAccessToken(token),
-      requester.userId,
-      requester.deviceId,
-      Date.now(),
-    ]);
+    await accessTokens.create(sql, {
+      tokenHash: hashAccessToken(token),
+      userId: requester.userId,
+      deviceId: requester.deviceId,
+      createdTs: Date.now(),
+    });
     return token;
   }
 }

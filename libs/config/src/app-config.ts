@@ -1,4 +1,4 @@
-import type { KafkaConnectionOptions } from '@mx/event-log';
+import type { KafkaConnectionOptions } from './kafka-connection-options.js';
 
 /** The validated, structured configuration every service receives. */
 export interface AppConfig {

@@ -1,14 +1,15 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { Database } from '@mx/storage';
 import type { ReadinessProbe } from './readiness-probe.js';
 
+/** Ready while the database answers. */
 @Injectable()
 export class DatabaseReadinessProbe implements ReadinessProbe {
   readonly name = 'database';
 
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(private readonly db: Database) {}
 
-  async check(): Promise<void> {
-    await this.dataSource.query('SELECT 1');
+  check(): Promise<void> {
+    return this.db.ping();
   }
 }

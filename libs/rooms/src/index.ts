@@ -5,3 +5,4 @@ export * from './authorize-room-event.js';
 export * from './apply-room-event.js';
 export * from './identifiers.js';
 export * from './create-room-events.js';
+export * from './fold-room-entries.js';

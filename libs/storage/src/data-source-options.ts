@@ -1,6 +1,5 @@
 import type { AppConfig } from '@mx/config';
 import type { DataSourceOptions } from 'typeorm';
-import { ENTITIES } from './entities/index.js';
 import { MIGRATIONS } from './migrations/index.js';
 
 /** TypeORM options for our PostgreSQL database. Schema changes happen only through migrations. */
@@ -14,7 +13,8 @@ export function dataSourceOptions(database: AppConfig['database']): DataSourceOp
     password: database.password,
     schema: database.schema,
     ssl: database.sslMode === 'disable' ? false : { rejectUnauthorized: database.sslMode === 'verify-full' },
-    entities: ENTITIES,
+    // No entities: the migrations are the schema's one description; code reaches tables through ./tables.
+    entities: [],
     migrations: MIGRATIONS,
     migrationsTableName: 'schema_migrations',
     migrationsTransactionMode: 'each',

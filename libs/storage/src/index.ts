@@ -1,4 +1,5 @@
-export * from './entities/index.js';
+export * from './sql.js';
+export * from './database.js';
 export * from './migrations/index.js';
 export * from './data-source-options.js';
 export * from './run-migrations.js';
@@ -7,5 +8,25 @@ export * from './database-query-metrics.js';
 export * from './projection-changes.js';
 export * from './access-token-changes.js';
 export * from './postgres-listener.js';
-export * from './projection-follower.js';
-export * from './room-state-loader.js';
+export * from './projection-commit-listener.js';
+export * from './room-states.js';
+export * from './open-database.js';
+export * from './savepoint.js';
+export * from './projection-schemas.js';
+
+// One module per table: import as a namespace, e.g. `profileFields.changedSince(sql, ...)`.
+export * as accessTokens from './tables/access-tokens.js';
+export * as accounts from './tables/accounts.js';
+export * as deadLetters from './tables/dead-letters.js';
+export * as devices from './tables/devices.js';
+export * as filters from './tables/filters.js';
+export * as memberships from './tables/memberships.js';
+export * as profileFields from './tables/profile-fields.js';
+export * as projectionMeta from './tables/projection-meta.js';
+export * as projectionPositions from './tables/projection-positions.js';
+export * as rejectedEvents from './tables/rejected-events.js';
+export * as roomAliases from './tables/room-aliases.js';
+export * as roomEvents from './tables/room-events.js';
+export * as roomState from './tables/room-state.js';
+export * as rooms from './tables/rooms.js';
+export * as uiaSessions from './tables/uia-sessions.js';

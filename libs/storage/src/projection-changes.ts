@@ -1,3 +1,5 @@
+import type { Sql } from './sql.js';
+
 /**
  * What the projector announces after each committed batch, on the PostgreSQL channel below
  * (`NOTIFY` inside the batch's transaction, so it is delivered exactly when the data is visible).
@@ -60,4 +62,9 @@ export function decodeProjectionChange(payload: string): ProjectionChange | null
   } catch {
     return null;
   }
+}
+
+/** Announces a committed batch on the channel of the projection in `schema`, inside the batch's transaction `tx`. */
+export async function announceProjectionChange(tx: Sql, schema: string, change: ProjectionChange): Promise<void> {
+  await tx.query('SELECT pg_notify($1, $2)', [projectionChannel(schema), encodeProjectionChange(change)]);
 }

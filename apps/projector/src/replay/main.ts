@@ -1,6 +1,5 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import { DataSource } from 'typeorm';
 import {
   EVENT_LOG_ADMIN,
   EVENT_LOG_CONSUMER_FACTORY,
@@ -9,13 +8,12 @@ import {
   type RecordBatch,
 } from '@mx/event-log';
 import { loadConfigOrExit } from '@mx/http';
-import { runMigrations } from '@mx/storage';
-import { PartitionPositions } from '../partition-positions.js';
+import { Database, dropSchema, openDatabase, projectionChecksums, projectionPositions, runMigrations, swapInProjection } from '@mx/storage';
 import { ProfileProjector } from '../profile/profile-projector.js';
 import { PROJECTOR_DEFAULTS } from '../projector.defaults.js';
 import { ProjectorModule } from '../projector.module.js';
+import { ResumePositions } from '../resume-positions.js';
 import { RoomProjector } from '../rooms/room-projector.js';
-import { PROJECTION_TABLES, projectionChecksums } from './projection-checksums.js';
 
 /**
  * Rebuilds the projection from the topics into a fresh schema, then either compares it with the
@@ -40,8 +38,10 @@ await runMigrations(config.database);
 
 const app = await NestFactory.createApplicationContext(ProjectorModule, { logger: ['error', 'warn'] });
 const admin = app.get<EventLogAdmin>(EVENT_LOG_ADMIN);
-const positions = app.get(PartitionPositions);
-const dataSource = app.get(DataSource);
+const positions = app.get(ResumePositions);
+// The replay's own projection (the Nest context's pool, in the replay schema), and the live one.
+const db = app.get(Database);
+const liveProjection = await openDatabase({ ...config.database, schema: live, poolSize: 1 });
 const projectors: Record<string, (batch: RecordBatch) => Promise<void>> = {
   [config.topics.profile]: (batch) => app.get(ProfileProjector).applyBatch(batch),
   [config.topics.membership]: (batch) => app.get(RoomProjector).applyBatch(batch),
@@ -51,14 +51,12 @@ const topics = Object.keys(projectors);
 /** Where the replay must get to: the topics' ends, or the live projection's positions if further. */
 async function targets(): Promise<Map<string, number[]>> {
   const result = new Map<string, number[]>();
-  const liveRows: { topic: string; log_partition: number; next_offset: string }[] = await dataSource.query(
-    `SELECT topic, log_partition, next_offset FROM "${live}".projection_positions`,
-  );
+  const livePositions = await projectionPositions.all(liveProjection.db);
   for (const topic of topics) {
     const ends = await admin.endOffsets(topic);
-    for (const row of liveRows)
-      if (row.topic === topic && row.log_partition < ends.length)
-        ends[row.log_partition] = Math.max(ends[row.log_partition]!, Number(row.next_offset));
+    for (const position of livePositions)
+      if (position.topic === topic && position.partition < ends.length)
+        ends[position.partition] = Math.max(ends[position.partition]!, position.nextOffset);
     result.set(topic, ends);
   }
   return result;
@@ -106,7 +104,7 @@ await consumer.stop();
 
 let status = 0;
 if (mode === 'verify') {
-  const [ours, theirs] = await Promise.all([projectionChecksums(dataSource, schema), projectionChecksums(dataSource, live)]);
+  const [ours, theirs] = await Promise.all([projectionChecksums(db, schema), projectionChecksums(db, live)]);
   for (const sum of ours) {
     const other = theirs.find((each) => each.table === sum.table);
     const same = other?.rows === sum.rows && other.checksum === sum.checksum;
@@ -118,15 +116,10 @@ if (mode === 'verify') {
   );
 } else {
   const backup = `projection_backup_${Date.now().toString(36)}`;
-  await dataSource.transaction(async (manager) => {
-    await manager.query(`CREATE SCHEMA "${backup}"`);
-    for (const table of [...Object.keys(PROJECTION_TABLES), 'projection_meta']) {
-      await manager.query(`ALTER TABLE "${live}".${table} SET SCHEMA "${backup}"`);
-      await manager.query(`ALTER TABLE "${schema}".${table} SET SCHEMA "${live}"`);
-    }
-  });
+  await swapInProjection(db, schema, live, backup);
   process.stdout.write(`rebuild: the replayed projection is live; the old tables are in schema ${backup}\n`);
 }
-if (!keep) await dataSource.query(`DROP SCHEMA "${schema}" CASCADE`);
+if (!keep) await dropSchema(db, schema);
+await liveProjection.close();
 await app.close();
 process.exit(status);

@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { Gauge, Registry } from 'prom-client';
-import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '@mx/config';
+import { Database, filters } from '@mx/storage';
 import { ByteBoundedLru } from './byte-bounded-lru.js';
 
 /** Stored filters kept per process at most (within MX_SYNC_FILTER_CACHE_BYTES). */
@@ -33,7 +33,7 @@ export class FilterStore {
   private readonly cache: ByteBoundedLru<string>;
 
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly db: Database,
     @Inject(APP_CONFIG) config: AppConfig,
     registry: Registry,
   ) {
@@ -63,12 +63,7 @@ export class FilterStore {
    */
   async create(userId: string, text: string): Promise<string> {
     const filterId = randomBytes(9).toString('base64url');
-    await this.dataSource.query('INSERT INTO filters (user_id, filter_id, definition, created_ts) VALUES ($1, $2, $3, $4)', [
-      userId,
-      filterId,
-      text,
-      Date.now(),
-    ]);
+    await filters.store(this.db, userId, filterId, text, Date.now());
     this.remember(`${userId}\n${filterId}`, text);
     return filterId;
   }
@@ -78,11 +73,7 @@ export class FilterStore {
     const key = `${userId}\n${filterId}`;
     const cached = this.cache.get(key);
     if (cached !== undefined) return cached;
-    const rows: { definition: string }[] = await this.dataSource.query(
-      'SELECT definition FROM filters WHERE user_id = $1 AND filter_id = $2',
-      [userId, filterId],
-    );
-    const text = rows[0]?.definition;
+    const text = await filters.definition(this.db, userId, filterId);
     if (text === undefined) return undefined;
     this.remember(key, text);
     return text;

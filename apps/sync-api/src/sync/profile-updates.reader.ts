@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { DataSource } from 'typeorm';
+import { profileFields, type Sql } from '@mx/storage';
 import type { SyncPositions } from '@mx/sync';
 
 /** field → new value, or null when the field was removed. */
@@ -9,39 +9,27 @@ export type ProfileUpdates = Record<string, unknown>;
 @Injectable()
 export class ProfileUpdatesReader {
   /** Current values of the requested fields that are set. */
-  async currentFields(
-    query: DataSource['query'],
-    userIds: readonly string[],
-    fields: readonly string[],
-  ): Promise<Map<string, ProfileUpdates>> {
-    const rows: { user_id: string; field: string; value: unknown }[] = await query(
-      'SELECT user_id, field, value FROM profile_fields WHERE user_id = ANY($1) AND field = ANY($2) AND is_set',
-      [userIds, fields],
-    );
-    return this.group(rows.map((row) => ({ ...row, is_set: true })));
+  async currentFields(sql: Sql, userIds: readonly string[], fields: readonly string[]): Promise<Map<string, ProfileUpdates>> {
+    const rows = await profileFields.setValues(sql, userIds, fields);
+    return this.group(rows.map((row) => ({ ...row, isSet: true })));
   }
 
   /** The latest value (null for a deletion) of each requested field changed after `since`. */
   async changedFields(
-    query: DataSource['query'],
+    sql: Sql,
     userIds: readonly string[],
     fields: readonly string[],
     since: SyncPositions,
   ): Promise<Map<string, ProfileUpdates>> {
-    const rows: { user_id: string; field: string; value: unknown; is_set: boolean }[] = await query(
-      `SELECT user_id, field, value, is_set FROM profile_fields
-       WHERE user_id = ANY($1) AND field = ANY($2) AND log_offset >= ($3::bigint[])[log_partition + 1]`,
-      [userIds, fields, since.profile],
-    );
-    return this.group(rows);
+    return this.group(await profileFields.changedSince(sql, userIds, fields, since.profile));
   }
 
-  private group(rows: readonly { user_id: string; field: string; value: unknown; is_set: boolean }[]): Map<string, ProfileUpdates> {
+  private group(rows: readonly { userId: string; field: string; value: unknown; isSet: boolean }[]): Map<string, ProfileUpdates> {
     const byUser = new Map<string, ProfileUpdates>();
     for (const row of rows) {
-      const updates = byUser.get(row.user_id) ?? {};
-      updates[row.field] = row.is_set ? row.value : null;
-      byUser.set(row.user_id, updates);
+      const updates = byUser.get(row.userId) ?? {};
+      updates[row.field] = row.isSet ? row.value : null;
+      byUser.set(row.userId, updates);
     }
     return byUser;
   }

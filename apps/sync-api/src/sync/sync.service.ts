@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { AccessTokenService } from '@mx/auth';
 import { APP_CONFIG, type AppConfig } from '@mx/config';
 import { MatrixErrors } from '@mx/matrix';
+import { accessTokens, Database, memberships, type Sql } from '@mx/storage';
 import {
   assertFilterTextSize,
   buildTimeline,
@@ -25,8 +25,8 @@ import {
 import { FilterStore } from '../filters/filter-store.js';
 import { LongPolls } from './long-polls.js';
 import { ProfileUpdatesReader, type ProfileUpdates } from './profile-updates.reader.js';
-import { ProjectionWatcher } from './projection-watcher.js';
-import { RoomsReader, type WindowEvent } from './rooms-reader.js';
+import { CommitWakeups } from './commit-wakeups.js';
+import { RoomTimelineReader, type WindowEvent } from './room-timeline-reader.js';
 import { VisibilityReader } from './visibility-reader.js';
 import type { SyncRequest } from './sync-request.js';
 
@@ -69,10 +69,10 @@ const isEmpty = (result: SyncResult): boolean =>
 @Injectable()
 export class SyncService {
   constructor(
-    private readonly dataSource: DataSource,
-    private readonly watcher: ProjectionWatcher,
+    private readonly db: Database,
+    private readonly commits: CommitWakeups,
     private readonly profiles: ProfileUpdatesReader,
-    private readonly roomsReader: RoomsReader,
+    private readonly timelines: RoomTimelineReader,
     private readonly visibility: VisibilityReader,
     private readonly filters: FilterStore,
     private readonly tokens: AccessTokenService,
@@ -101,7 +101,7 @@ export class SyncService {
     if (request.fullState) return this.respond(await this.snapshot(syncer, filter, since, true));
 
     // Nothing committed since the token and no wait asked for: answer from memory.
-    if (request.timeoutMs === 0 && !isBehind(since, this.watcher.current)) return this.respond(this.nothingNew(since));
+    if (request.timeoutMs === 0 && !isBehind(since, this.commits.current)) return this.respond(this.nothingNew(since));
 
     const deadline = Date.now() + request.timeoutMs;
     // Registered first, then checked: a deletion heard before registering has already left the
@@ -112,14 +112,14 @@ export class SyncService {
     if (closed.aborted) release();
     try {
       await this.assertTokenAlive(syncer);
-      let rooms: ReadonlySet<string> = new Set(await this.roomsReader.joinedRoomIds(this.dataSource.query.bind(this.dataSource), userId));
-      const over = () => Date.now() >= deadline || parked.poll.released || this.watcher.draining;
+      let rooms: ReadonlySet<string> = new Set(await memberships.joinedRoomIds(this.db, userId));
+      const over = () => Date.now() >= deadline || parked.poll.released || this.commits.draining;
       for (;;) {
-        const wait = this.watcher.waitForChange({ users: new Set([userId]), rooms });
+        const wait = this.commits.waitForChange({ users: new Set([userId]), rooms });
         let timer: NodeJS.Timeout | undefined;
         try {
           if (parked.poll.takeTokenDoubt()) await this.assertTokenAlive(syncer);
-          if (isBehind(since, this.watcher.current)) {
+          if (isBehind(since, this.commits.current)) {
             const result = await this.snapshot(syncer, filter, since, false);
             if (!isEmpty(result) || over()) return this.respond(result);
             // Only irrelevant changes: they are consumed, and the wait goes on from the new position.
@@ -128,7 +128,7 @@ export class SyncService {
           } else if (over()) {
             return this.respond(this.nothingNew(since));
           }
-          this.watcher.countPark();
+          this.commits.countPark();
           await Promise.race([
             wait.changed,
             parked.poll.signalled(),
@@ -157,8 +157,8 @@ export class SyncService {
    * committed (checked against the database when this replica's memory looks behind).
    */
   private async tokenFits(token: SyncPositions): Promise<boolean> {
-    if (!fitsLayout(token, this.watcher.current)) return false;
-    return !isAhead(token, this.watcher.current) || !isAhead(token, await this.watcher.readStoredPositions());
+    if (!fitsLayout(token, this.commits.current)) return false;
+    return !isAhead(token, this.commits.current) || !isAhead(token, await this.commits.readStoredPositions());
   }
 
   private async filterOf(userId: string, request: SyncRequest): Promise<SyncFilter> {
@@ -180,19 +180,17 @@ export class SyncService {
 
   /** Positions and data read in one snapshot, so next_batch covers exactly what the response holds. */
   private snapshot(syncer: Syncer, filter: SyncFilter, since: SyncPositions | undefined, fullState: boolean): Promise<SyncResult> {
-    return this.dataSource.transaction('REPEATABLE READ', async (manager) => {
-      const query = manager.query.bind(manager);
+    return this.db.transaction(async (tx) => {
       // The token in the same snapshot as the data: what a deleted token's holder could be sent was committed before the deletion.
-      const alive: unknown[] = await query('SELECT 1 FROM access_tokens WHERE token_hash = $1', [Buffer.from(syncer.tokenHash, 'hex')]);
-      if (alive.length === 0) throw MatrixErrors.unknownToken();
-      const positions = await this.watcher.readPositions(query);
-      const { rooms, joinedRooms } = await this.roomsSection(query, syncer.userId, filter, since, fullState);
+      if ((await accessTokens.owner(tx, Buffer.from(syncer.tokenHash, 'hex'))) === undefined) throw MatrixErrors.unknownToken();
+      const positions = await this.commits.readPositions(tx);
+      const { rooms, joinedRooms } = await this.roomsSection(tx, syncer.userId, filter, since, fullState);
       const users =
         filter.profileFields.length === 0
           ? new Map<string, ProfileUpdates | null>()
-          : await this.usersSection(query, syncer, filter, rooms, since, fullState);
+          : await this.usersSection(tx, syncer, filter, rooms, since, fullState);
       return { positions, rooms, users, joinedRooms };
-    });
+    }, 'REPEATABLE READ');
   }
 
   /**
@@ -202,7 +200,7 @@ export class SyncService {
    * requested profile; departed users `null`. Nothing ever about users who share no room.
    */
   private async usersSection(
-    query: DataSource['query'],
+    sql: Sql,
     syncer: Syncer,
     filter: SyncFilter,
     rooms: SyncResponse['rooms'],
@@ -211,7 +209,7 @@ export class SyncService {
   ): Promise<Map<string, ProfileUpdates | null>> {
     const me = syncer.userId;
     const device = `${me}|${syncer.deviceId}`;
-    const visibleNow = await this.visibility.visibleUsers(query, me);
+    const visibleNow = await this.visibility.visibleUsers(sql, me);
     visibleNow.add(me);
     const fields = filter.profileFields;
     if (since === undefined || fullState) {
@@ -221,17 +219,17 @@ export class SyncService {
           : visibleNow;
       this.lazyCache.reset(device);
       if (filter.lazyLoadMembers) this.lazyCache.remember(device, wanted);
-      return nonEmpty(await this.profiles.currentFields(query, [...wanted], fields));
+      return nonEmpty(await this.profiles.currentFields(sql, [...wanted], fields));
     }
-    const { newlyVisible, rejoined, departed } = visibilityChanges(await this.visibility.windowInput(query, me, since, visibleNow));
+    const { newlyVisible, rejoined, departed } = visibilityChanges(await this.visibility.windowInput(sql, me, since, visibleNow));
     const full = new Set([...newlyVisible, ...rejoined]);
     if (filter.lazyLoadMembers) {
       // Members the client now sees in timelines but was never sent: their whole profile.
       for (const user of this.lazyCache.unsent(device, membersInResponse(rooms))) if (visibleNow.has(user)) full.add(user);
     }
     const diffs = [...visibleNow].filter((user) => !full.has(user));
-    const users = new Map<string, ProfileUpdates | null>(await this.profiles.changedFields(query, diffs, fields, since));
-    for (const [user, profile] of await this.profiles.currentFields(query, [...full], fields)) users.set(user, profile);
+    const users = new Map<string, ProfileUpdates | null>(await this.profiles.changedFields(sql, diffs, fields, since));
+    for (const [user, profile] of await this.profiles.currentFields(sql, [...full], fields)) users.set(user, profile);
     for (const user of rejoined) {
       // The client may still hold values from before the lapse: clear what is no longer set.
       const profile: ProfileUpdates = { ...(users.get(user) ?? {}) };
@@ -244,40 +242,44 @@ export class SyncService {
   }
 
   private async roomsSection(
-    query: DataSource['query'],
+    sql: Sql,
     userId: string,
     filter: SyncFilter,
     since: SyncPositions | undefined,
     fullState: boolean,
   ): Promise<{ rooms: SyncResponse['rooms']; joinedRooms: Set<string> }> {
     const rooms: SyncResponse['rooms'] = { join: {}, invite: {}, leave: {}, knock: {} };
-    const memberships = await this.roomsReader.memberships(query, userId);
+    const ownMemberships = await memberships.ofUser(sql, userId);
     const changedSince = (partition: number, offset: number) => since === undefined || offset >= (since.membership[partition] ?? 0);
-    const joinedRooms = new Set(memberships.filter((m) => m.membership === 'join').map((m) => m.roomId));
+    const joinedRooms = new Set(
+      ownMemberships.filter((membership) => membership.membership === 'join').map((membership) => membership.roomId),
+    );
     // The filter's room.rooms / room.not_rooms pick the rooms shown; every joined room still counts for waking.
-    const shown = memberships.filter((m) => includesRoom(filter, m.roomId));
-    const joined = shown.filter((m) => m.membership === 'join');
-    const shownJoined = new Set(joined.map((m) => m.roomId));
+    const shown = ownMemberships.filter((membership) => includesRoom(filter, membership.roomId));
+    const joined = shown.filter((membership) => membership.membership === 'join');
+    const shownJoined = new Set(joined.map((membership) => membership.roomId));
 
     // Joined rooms: new to the client (initial sync, full_state, or joined since the token) get the whole state.
     const fresh = new Set<string>();
-    for (const m of joined) {
-      if (since === undefined || fullState) fresh.add(m.roomId);
+    for (const membership of joined) {
+      if (since === undefined || fullState) fresh.add(membership.roomId);
       else if (
-        changedSince(m.partition, m.offset) &&
-        (await this.roomsReader.membershipBefore(query, m.roomId, userId, since.membership[m.partition] ?? 0)) !== 'join'
+        changedSince(membership.partition, membership.offset) &&
+        (await this.timelines.membershipBefore(sql, membership.roomId, userId, since.membership[membership.partition] ?? 0)) !== 'join'
       ) {
-        fresh.add(m.roomId);
+        fresh.add(membership.roomId);
       }
     }
     const count = filter.timelineLimit + 1;
     const windows =
       since === undefined
-        ? await this.roomsReader.latestEvents(query, [...shownJoined], count)
-        : await this.roomsReader.eventsSince(query, [...shownJoined], since, count);
+        ? await this.timelines.latestEvents(sql, [...shownJoined], count)
+        : await this.timelines.eventsSince(sql, [...shownJoined], since, count);
     const needState = [...shownJoined].filter((roomId) => fresh.has(roomId) || (windows.get(roomId)?.length ?? 0) > filter.timelineLimit);
-    const invites = shown.filter((m) => m.membership === 'invite' && changedSince(m.partition, m.offset));
-    const states = await this.roomsReader.currentState(query, [...new Set([...needState, ...invites.map((m) => m.roomId)])]);
+    const invites = shown.filter(
+      (membership) => membership.membership === 'invite' && changedSince(membership.partition, membership.offset),
+    );
+    const states = await this.timelines.currentState(sql, [...new Set([...needState, ...invites.map((membership) => membership.roomId)])]);
     for (const roomId of shownJoined) {
       const window = windows.get(roomId) ?? [];
       if (window.length === 0 && !fresh.has(roomId)) continue;
@@ -299,17 +301,24 @@ export class SyncService {
         unread_notifications: {},
       };
     }
-    for (const m of invites) {
-      const inviteEvent = (states.get(m.roomId) ?? []).find((event) => event.type === 'm.room.member' && event.state_key === userId);
+    for (const membership of invites) {
+      const inviteEvent = (states.get(membership.roomId) ?? []).find(
+        (event) => event.type === 'm.room.member' && event.state_key === userId,
+      );
       if (!inviteEvent) continue;
-      rooms.invite[m.roomId] = { invite_state: { events: strippedState(states.get(m.roomId) ?? [], inviteEvent) } };
+      rooms.invite[membership.roomId] = { invite_state: { events: strippedState(states.get(membership.roomId) ?? [], inviteEvent) } };
     }
     if (since !== undefined) {
-      for (const m of shown) {
-        if ((m.membership !== 'leave' && m.membership !== 'ban') || m.forgotten || !changedSince(m.partition, m.offset)) continue;
-        const window = await this.roomsReader.eventsUntil(query, m.roomId, since, m.offset, count);
+      for (const membership of shown) {
+        if (
+          (membership.membership !== 'leave' && membership.membership !== 'ban') ||
+          membership.forgotten ||
+          !changedSince(membership.partition, membership.offset)
+        )
+          continue;
+        const window = await this.timelines.eventsUntil(sql, membership.roomId, since, membership.offset, count);
         const events = window.slice(-Math.max(1, filter.timelineLimit));
-        rooms.leave[m.roomId] = {
+        rooms.leave[membership.roomId] = {
           timeline: { events: events.map(stripOffset), limited: events.length < window.length, prev_batch: prevBatch(window) },
           state: { events: [] },
           account_data: { events: [] },

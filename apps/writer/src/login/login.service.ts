@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
 import { AccessTokenService, type Requester, verifyPassword } from '@mx/auth';
 import { APP_CONFIG, type AppConfig } from '@mx/config';
 import { MatrixError, MatrixErrors, parseUserId } from '@mx/matrix';
+import { accounts, Database } from '@mx/storage';
 import { DeviceRegistry } from './device-registry.js';
 import type { LoginRequestDto } from './login-request.dto.js';
 import { qualifyLoginUser } from './login-user-id.js';
@@ -13,7 +13,7 @@ export const PASSWORD_LOGIN = 'm.login.password';
 @Injectable()
 export class LoginService {
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly db: Database,
     private readonly tokens: AccessTokenService,
     private readonly devices: DeviceRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -23,15 +23,11 @@ export class LoginService {
     if (request.type !== PASSWORD_LOGIN) throw new MatrixError(400, 'M_UNKNOWN', `Unknown login type ${request.type}`);
     if (request.password === undefined) throw MatrixErrors.badJson('Missing password');
     const userId = this.userIdOf(request);
-    const rows: { password_hash: string | null }[] = await this.dataSource.query('SELECT password_hash FROM accounts WHERE user_id = $1', [
-      userId,
-    ]);
-    const hash = rows[0]?.password_hash;
+    const hash = await accounts.passwordHashOf(this.db, userId);
     if (!hash || !(await verifyPassword(request.password, hash))) throw MatrixErrors.forbidden('Invalid username or password');
-    const { deviceId, accessToken } = await this.dataSource.transaction(async (manager) => {
-      const query = manager.query.bind(manager);
-      const device = await this.devices.upsert(query, userId, request.device_id, request.initial_device_display_name);
-      return { deviceId: device, accessToken: await this.tokens.issue({ userId, deviceId: device }, query) };
+    const { deviceId, accessToken } = await this.db.transaction(async (tx) => {
+      const device = await this.devices.upsert(tx, userId, request.device_id, request.initial_device_display_name);
+      return { deviceId: device, accessToken: await this.tokens.issue({ userId, deviceId: device }, tx) };
     });
     // A known device_id: its earlier tokens are gone (other processes hear of it from the database).
     if (request.device_id !== undefined) {
@@ -42,13 +38,13 @@ export class LoginService {
   }
 
   async logout(requester: Requester): Promise<void> {
-    await this.devices.remove(this.dataSource.query.bind(this.dataSource), requester.userId, requester.deviceId);
+    await this.devices.remove(this.db, requester.userId, requester.deviceId);
     this.tokens.forgetDevices(requester.userId, requester.deviceId);
     await this.tokens.awaitDeletionsHeard();
   }
 
   async logoutAll(requester: Requester): Promise<void> {
-    await this.devices.removeAll(this.dataSource.query.bind(this.dataSource), requester.userId);
+    await this.devices.removeAll(this.db, requester.userId);
     this.tokens.forgetDevices(requester.userId);
     await this.tokens.awaitDeletionsHeard();
   }

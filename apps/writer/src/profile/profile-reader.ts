@@ -1,27 +1,17 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { accounts, Database, profileFields } from '@mx/storage';
 
 /** Reads profiles from the projection (the writer's own view for checks and for GETs). */
 @Injectable()
 export class ProfileReader {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(private readonly db: Database) {}
 
-  async userExists(userId: string): Promise<boolean> {
-    const rows: unknown[] = await this.dataSource.query('SELECT 1 FROM accounts WHERE user_id = $1', [userId]);
-    return rows.length > 0;
+  userExists(userId: string): Promise<boolean> {
+    return accounts.exists(this.db, userId);
   }
 
   /** Every set field of the user's profile. */
-  async profile(userId: string): Promise<Map<string, unknown>> {
-    const rows: { field: string; value: unknown }[] = await this.dataSource.query(
-      'SELECT field, value FROM profile_fields WHERE user_id = $1 AND is_set ORDER BY field',
-      [userId],
-    );
-    return new Map(rows.map((row) => [row.field, row.value]));
-  }
-
-  async rejectionReason(eventId: string): Promise<string | undefined> {
-    const rows: { reason: string }[] = await this.dataSource.query('SELECT reason FROM rejected_events WHERE event_id = $1', [eventId]);
-    return rows[0]?.reason;
+  profile(userId: string): Promise<Map<string, unknown>> {
+    return profileFields.profileOf(this.db, userId);
   }
 }

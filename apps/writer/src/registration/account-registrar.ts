@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import { DataSource } from 'typeorm';
 import { AccessTokenService, hashPassword } from '@mx/auth';
 import { APP_CONFIG, type AppConfig } from '@mx/config';
 import { formatUserId, isValidNewLocalpart, MatrixErrors, MAX_USER_ID_BYTES } from '@mx/matrix';
+import { accounts, Database } from '@mx/storage';
 import { DeviceRegistry } from '../login/device-registry.js';
 
 export interface NewAccount {
@@ -20,13 +20,11 @@ export interface RegisteredAccount {
   readonly accessToken?: string;
 }
 
-const PG_UNIQUE_VIOLATION = '23505';
-
 /** Creates accounts, their first device and access token, in one transaction. */
 @Injectable()
 export class AccountRegistrar {
   constructor(
-    private readonly dataSource: DataSource,
+    private readonly db: Database,
     private readonly tokens: AccessTokenService,
     private readonly devices: DeviceRegistry,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -42,25 +40,19 @@ export class AccountRegistrar {
 
   /** Throws M_INVALID_USERNAME or M_USER_IN_USE when the username cannot be registered now. */
   async assertAvailable(localpart: string): Promise<void> {
-    const rows: unknown[] = await this.dataSource.query('SELECT 1 FROM accounts WHERE user_id = $1', [this.userIdFor(localpart)]);
-    if (rows.length > 0) throw MatrixErrors.userInUse();
+    if (await accounts.exists(this.db, this.userIdFor(localpart))) throw MatrixErrors.userInUse();
   }
 
   async register(account: NewAccount): Promise<RegisteredAccount> {
     const userId = this.userIdFor(account.localpart ?? `u${randomBytes(8).toString('hex')}`);
     const passwordHash = account.password === undefined ? null : await hashPassword(account.password);
-    try {
-      return await this.dataSource.transaction(async (manager) => {
-        const query = manager.query.bind(manager);
-        await query('INSERT INTO accounts (user_id, password_hash, created_ts) VALUES ($1, $2, $3)', [userId, passwordHash, Date.now()]);
-        if (account.inhibitLogin) return { userId };
-        const deviceId = await this.devices.upsert(query, userId, account.deviceId, account.deviceDisplayName);
-        const accessToken = await this.tokens.issue({ userId, deviceId }, query);
-        return { userId, deviceId, accessToken };
-      });
-    } catch (error) {
-      if ((error as { code?: string }).code === PG_UNIQUE_VIOLATION) throw MatrixErrors.userInUse();
-      throw error;
-    }
+    return this.db.transaction(async (tx) => {
+      // Taken (by a concurrent registration, say): the transaction rolls back with the error.
+      if (!(await accounts.create(tx, { userId, passwordHash, createdTs: Date.now() }))) throw MatrixErrors.userInUse();
+      if (account.inhibitLogin) return { userId };
+      const deviceId = await this.devices.upsert(tx, userId, account.deviceId, account.deviceDisplayName);
+      const accessToken = await this.tokens.issue({ userId, deviceId }, tx);
+      return { userId, deviceId, accessToken };
+    });
   }
 }

@@ -7,7 +7,7 @@ import { MEMBER, newEventId, type RoomEvent } from '@mx/rooms';
 import { EventLogWriter } from '../event-log-writer.js';
 import { ProfileReader } from '../profile/profile-reader.js';
 import { memberContent } from './member-content.js';
-import { RoomReader } from './room-reader.js';
+import { RoomStateReader } from './room-state-reader.js';
 
 /**
  * After a displayname or avatar change, updates the user's `m.room.member` event in every room
@@ -18,7 +18,7 @@ import { RoomReader } from './room-reader.js';
 export class MemberProfileSync {
   constructor(
     private readonly writer: EventLogWriter,
-    private readonly rooms: RoomReader,
+    private readonly rooms: RoomStateReader,
     private readonly profiles: ProfileReader,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly logger: PinoLogger,

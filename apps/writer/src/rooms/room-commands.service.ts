@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { DataSource } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '@mx/config';
 import { encodeRoomLogEntry, type RoomLogEntry } from '@mx/events';
 import { isValidUserId, MatrixError, MatrixErrors } from '@mx/matrix';
@@ -17,15 +16,15 @@ import {
   type RoomPreset,
   type RoomState,
 } from '@mx/rooms';
+import { Database, roomAliases } from '@mx/storage';
 import { EventLogWriter, rejectionError } from '../event-log-writer.js';
 import { ProfileReader } from '../profile/profile-reader.js';
 import { memberContent } from './member-content.js';
 import type { CreateRoomDto } from './room-dtos.js';
-import { RoomReader } from './room-reader.js';
+import { RoomStateReader } from './room-state-reader.js';
 
 export const SUPPORTED_ROOM_VERSIONS = ['10', '11'];
 export const DEFAULT_ROOM_VERSION = '11';
-const PG_UNIQUE_VIOLATION = '23505';
 
 /**
  * Room commands: each becomes room state events on the membership topic (keyed by room, so one
@@ -36,9 +35,9 @@ const PG_UNIQUE_VIOLATION = '23505';
 export class RoomCommandService {
   constructor(
     private readonly writer: EventLogWriter,
-    private readonly rooms: RoomReader,
+    private readonly rooms: RoomStateReader,
     private readonly profiles: ProfileReader,
-    private readonly dataSource: DataSource,
+    private readonly db: Database,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -77,7 +76,7 @@ export class RoomCommandService {
       await this.publish(events);
     } catch (error) {
       if (alias !== undefined && error instanceof MatrixError && error.status !== 503) {
-        await this.dataSource.query('DELETE FROM room_aliases WHERE alias = $1 AND room_id = $2', [alias, roomId]);
+        await roomAliases.release(this.db, alias, roomId);
       }
       throw error;
     }
@@ -156,7 +155,7 @@ export class RoomCommandService {
       content: memberContent(membership, profile, reason),
     };
     const refusal = authorizeRoomEvent(state, event);
-    if (refusal) throw rejectionError(`${refusal.errcode} ${refusal.reason}`);
+    if (refusal) throw rejectionError({ errcode: refusal.errcode, message: refusal.reason });
     await this.publish([event]);
   }
 
@@ -176,12 +175,7 @@ export class RoomCommandService {
   }
 
   private async claimAlias(alias: string, roomId: string): Promise<void> {
-    try {
-      await this.dataSource.query('INSERT INTO room_aliases (alias, room_id, created_ts) VALUES ($1, $2, $3)', [alias, roomId, Date.now()]);
-    } catch (error) {
-      if ((error as { code?: string }).code === PG_UNIQUE_VIOLATION)
-        throw new MatrixError(400, 'M_ROOM_IN_USE', 'Room alias already taken');
-      throw error;
-    }
+    if (!(await roomAliases.claim(this.db, alias, roomId, Date.now())))
+      throw new MatrixError(400, 'M_ROOM_IN_USE', 'Room alias already taken');
   }
 }

@@ -2,7 +2,7 @@ import { Controller, Get, Param, UseGuards } from '@nestjs/common';
 import { AccessTokenGuard, AuthenticatedRequester, type Requester } from '@mx/auth';
 import { MatrixErrors } from '@mx/matrix';
 import { isRoomId } from '@mx/rooms';
-import { RoomReader } from './room-reader.js';
+import { RoomStateReader } from './room-state-reader.js';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 
 /** Membership reads (spec list_joined_rooms.yaml, joined_members, room state). */
@@ -11,7 +11,7 @@ import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 @Controller('_matrix/client/v3')
 @UseGuards(AccessTokenGuard)
 export class RoomReadsController {
-  constructor(private readonly rooms: RoomReader) {}
+  constructor(private readonly rooms: RoomStateReader) {}
 
   @Get('joined_rooms')
   async joinedRooms(@AuthenticatedRequester() requester: Requester): Promise<{ joined_rooms: string[] }> {

@@ -6,7 +6,7 @@ import { RATE_LIMIT, RateLimited } from '../rate-limits/request-rate-limit.guard
 import { requestReason } from './request-reason.js';
 import { RoomCommandService } from './room-commands.service.js';
 import { CreateRoomDto, ReasonDto, TargetUserDto } from './room-dtos.js';
-import { RoomReader } from './room-reader.js';
+import { RoomStateReader } from './room-state-reader.js';
 import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 
 function roomIdParam(roomId: string): string {
@@ -22,7 +22,7 @@ function roomIdParam(roomId: string): string {
 export class RoomsController {
   constructor(
     private readonly commands: RoomCommandService,
-    private readonly rooms: RoomReader,
+    private readonly rooms: RoomStateReader,
   ) {}
 
   @Post('createRoom')

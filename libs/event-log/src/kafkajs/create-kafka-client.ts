@@ -1,5 +1,6 @@
 import { Kafka, logLevel, type LogEntry, type SASLOptions } from 'kafkajs';
-import type { EventLogLogger, KafkaConnectionOptions } from './kafka-connection-options.js';
+import type { KafkaConnectionOptions } from '@mx/config';
+import type { EventLogLogger } from './event-log-logger.js';
 import { fixKafkajsRequestQueue } from './request-queue-fix.js';
 
 /** Builds a kafkajs client whose own log lines go to our structured logger. */
