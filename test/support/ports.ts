@@ -33,6 +33,10 @@ export const PORT_OFFSETS = {
   routerErrors: { router: 236, closingUpstream: 237, silentUpstream: 238 },
   /** A Synapse of the test's own (test/support/synapse.ts) and the appservice the test plays, where Synapse sends to. */
   synapseAppservice: { synapse: 210, appservice: 211 },
+  /** Companion mode: a Synapse of the test's own, and the writer (where Synapse sends transactions), projector and sync API of the test. */
+  companionAppservice: { synapse: 212, writer: 213, projector: 214, syncApi: 215 },
+  /** Companion mode's /sync: a Synapse of the test's own and a sync API in companion mode in front of it. */
+  companionSync: { synapse: 218, syncApi: 219 },
 } as const;
 
 /** The README promises that tests listen on at most base + 240. */

@@ -5,6 +5,7 @@ import { APP_CONFIG, AppConfigModule, type AppConfig } from '@mx/config';
 import { EventLogModule } from '@mx/event-log';
 import { DatabaseReadinessProbe, ObservabilityModule } from '@mx/http';
 import { StorageModule } from '@mx/storage';
+import { AppserviceModule, companionMode } from './appservice/appservice.module.js';
 import { PushRulesController } from './account/push-rules.controller.js';
 import { WhoamiController } from './account/whoami.controller.js';
 import { CapabilitiesController } from './capabilities.controller.js';
@@ -48,6 +49,8 @@ import { WRITER_DEFAULTS } from './writer.defaults.js';
         setHeaders: false,
       }),
     }),
+    // Companion mode: the Application Service API the homeserver sends its member events to.
+    ...(companionMode() ? [AppserviceModule] : []),
   ],
   controllers: [
     RegistrationController,

@@ -7,3 +7,5 @@ export * from './access-token.service.js';
 export * from './access-token.guard.js';
 export * from './authenticated-requester.decorator.js';
 export * from './auth.module.js';
+export * from './homeserver-requester-resolver.js';
+export * from './companion-token.guard.js';

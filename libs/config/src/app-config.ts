@@ -2,6 +2,9 @@ import type { KafkaConnectionOptions } from './kafka-connection-options.js';
 
 /** The validated, structured configuration every service receives. */
 export interface AppConfig {
+  readonly mode: ServiceMode;
+  /** Set in companion mode only. */
+  readonly upstream?: UpstreamConfig;
   readonly serverName: string;
   readonly logLevel: string;
   readonly http: { readonly host: string; readonly port: number; readonly bodyLimitBytes: number };
@@ -52,6 +55,20 @@ export interface AppConfig {
     /** Most users one createRoom request may invite. */
     readonly maxInvitesPerCreate: number;
   };
+  /** Companion mode: the appservice registration's tokens (hs_token: the homeserver's to us; as_token: ours to it). */
+  readonly appservice?: { readonly hsToken: string; readonly asToken: string };
+}
+
+/** `standalone`: the project is the homeserver; `companion`: it serves MSC4429 in front of an existing homeserver. */
+export type ServiceMode = 'standalone' | 'companion';
+
+/** Companion mode: how the sync API talks to the homeserver. */
+export interface UpstreamConfig {
+  /** The homeserver's client-server base URL, without a trailing slash. */
+  readonly url: string;
+  readonly timeoutMs: number;
+  readonly whoamiCacheMs: number;
+  readonly whoamiNegativeCacheMs: number;
 }
 
 /** Injection token of the AppConfig. */

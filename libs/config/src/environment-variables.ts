@@ -297,4 +297,46 @@ export class EnvironmentVariables {
   @Min(0)
   @Max(10_000)
   MX_CREATE_ROOM_MAX_INVITES = 100;
+
+  /** `standalone` (the project is the homeserver) or `companion` (in front of an existing homeserver, see MX_UPSTREAM_URL) */
+  @IsIn(['standalone', 'companion'])
+  MX_MODE = 'standalone';
+
+  /** companion mode: the homeserver's client-server base URL (such as `http://synapse:8008`); required in companion mode */
+  @IsOptional()
+  @Matches(/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, { message: 'MX_UPSTREAM_URL must be an http(s) base URL' })
+  MX_UPSTREAM_URL?: string;
+
+  /** companion mode: how long a request to the homeserver may take beyond a long-poll's own timeout (then 504) */
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(600_000)
+  MX_UPSTREAM_TIMEOUT_MS = 10_000;
+
+  /** companion mode: how long a sync-api replica trusts the homeserver's whoami answer for an access token */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(3_600_000)
+  MX_WHOAMI_CACHE_MS = 60_000;
+
+  /** companion mode: how long a sync-api replica remembers that the homeserver refused an access token */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(3_600_000)
+  MX_WHOAMI_NEGATIVE_CACHE_MS = 5000;
+
+  /** companion mode: the `hs_token` of the appservice registration, which the homeserver presents on `/_matrix/app/v1/*` (required in companion mode) */
+  @IsOptional()
+  @IsString()
+  @MinLength(16)
+  MX_APPSERVICE_HS_TOKEN?: string;
+
+  /** companion mode: the `as_token` of the appservice registration, which the project presents to the homeserver (required in companion mode) */
+  @IsOptional()
+  @IsString()
+  @MinLength(16)
+  MX_APPSERVICE_AS_TOKEN?: string;
 }

@@ -27,6 +27,13 @@ export function validateEnvironment(env: Record<string, unknown>): EnvironmentVa
   if (validated.MX_REGISTRATION_MODE === 'token' && validated.MX_REGISTRATION_SHARED_SECRET === undefined) {
     problems.push('MX_REGISTRATION_SHARED_SECRET is required when MX_REGISTRATION_MODE is token');
   }
+  if (validated.MX_MODE === 'companion' && validated.MX_UPSTREAM_URL === undefined) {
+    problems.push('MX_UPSTREAM_URL is required when MX_MODE is companion');
+  }
+  if (validated.MX_MODE === 'companion') {
+    if (validated.MX_APPSERVICE_HS_TOKEN === undefined) problems.push('MX_APPSERVICE_HS_TOKEN is required when MX_MODE is companion');
+    if (validated.MX_APPSERVICE_AS_TOKEN === undefined) problems.push('MX_APPSERVICE_AS_TOKEN is required when MX_MODE is companion');
+  }
   if (problems.length > 0) throw new ConfigValidationError(problems);
   return validated;
 }
@@ -43,6 +50,17 @@ export function toAppConfig(env: EnvironmentVariables, defaults: ServiceDefaults
       ? { mechanism: env.MX_KAFKA_SASL_MECHANISM, username: env.MX_KAFKA_SASL_USERNAME, password: env.MX_KAFKA_SASL_PASSWORD }
       : undefined;
   return {
+    mode: env.MX_MODE as AppConfig['mode'],
+    ...(env.MX_UPSTREAM_URL === undefined
+      ? {}
+      : {
+          upstream: {
+            url: env.MX_UPSTREAM_URL.replace(/\/+$/, ''),
+            timeoutMs: env.MX_UPSTREAM_TIMEOUT_MS,
+            whoamiCacheMs: env.MX_WHOAMI_CACHE_MS,
+            whoamiNegativeCacheMs: env.MX_WHOAMI_NEGATIVE_CACHE_MS,
+          },
+        }),
     serverName: env.MX_SERVER_NAME,
     logLevel: env.MX_LOG_LEVEL,
     http: { host: env.MX_HTTP_HOST, port: env.MX_HTTP_PORT ?? defaults.httpPort, bodyLimitBytes: env.MX_HTTP_BODY_LIMIT_BYTES },
@@ -105,6 +123,9 @@ export function toAppConfig(env: EnvironmentVariables, defaults: ServiceDefaults
       },
     },
     rooms: { maxInvitesPerCreate: env.MX_CREATE_ROOM_MAX_INVITES },
+    ...(env.MX_MODE === 'companion' && env.MX_APPSERVICE_HS_TOKEN !== undefined && env.MX_APPSERVICE_AS_TOKEN !== undefined
+      ? { appservice: { hsToken: env.MX_APPSERVICE_HS_TOKEN, asToken: env.MX_APPSERVICE_AS_TOKEN } }
+      : {}),
   };
 }
 

@@ -7,7 +7,13 @@ import { UndecodableEventError } from './undecodable-event.error.js';
  * Version 1 wire format (JSON, UTF-8):
  *   {"v":1,"id":"<uuid>","type":"profile.field.set","user_id":"@a:b","field":"m.tz","value":"Europe/Paris","ts":1700000000000}
  *   {"v":1,"id":"<uuid>","type":"profile.field.deleted","user_id":"@a:b","field":"m.tz","ts":1700000000000}
+ *   {"v":1,"id":"$event/displayname","type":"profile.field.observed","user_id":"@a:b","field":"displayname","value":"Alice"|null,
+ *    "ts":<the member event's origin_server_ts>,"event_id":"$event","room_id":"!r:b"}
  * `value` may be any JSON value, `null` included (a literal null is a value, not a deletion).
+ * A `profile.field.observed` (companion mode) is the `displayname` / `avatar_url` a member event
+ * observed from the homeserver carried (null: cleared); it applies only when newer (by `ts`) than
+ * the stored value, so a replayed old member event never takes effect again. Only the profile
+ * projector reads the profile topic through decodeProfileTopicEvent, which knows it.
  * Readers must keep decoding every version ever written: topics are replayed into fresh projections.
  */
 export const PROFILE_EVENT_VERSION = 1;
@@ -38,19 +44,59 @@ export function encodeProfileEvent(event: ProfileEvent): Buffer {
 }
 
 export function decodeProfileEvent(bytes: Buffer | null): ProfileEvent {
+  return decodeRecord(bytes, 'profile event', decodeProfileEventFields);
+}
+
+function decodeProfileEventFields(event: Readonly<Record<string, unknown>>): ProfileEvent {
+  if (event['v'] !== PROFILE_EVENT_VERSION) {
+    throw new UndecodableEventError(`unknown profile event version ${JSON.stringify(event['v'])}`);
+  }
+  const { id, user_id: userId, field, ts, type } = event;
+  if (typeof id !== 'string' || typeof userId !== 'string' || typeof field !== 'string' || typeof ts !== 'number') {
+    throw new UndecodableEventError('profile event lacks id, user_id, field or ts');
+  }
+  if (type === 'profile.field.set') {
+    if (!Object.hasOwn(event, 'value')) throw new UndecodableEventError('profile.field.set without value');
+    return { v: 1, id, type, user_id: userId, field, value: event['value'], ts };
+  }
+  if (type === 'profile.field.deleted') return { v: 1, id, type, user_id: userId, field, ts };
+  throw new UndecodableEventError(`unknown profile event type ${JSON.stringify(type)}`);
+}
+
+export interface ProfileFieldObserved {
+  readonly v: 1;
+  /** `<event_id>/<field>`: unique per member event and field. */
+  readonly id: string;
+  readonly type: 'profile.field.observed';
+  readonly user_id: string;
+  readonly field: 'displayname' | 'avatar_url';
+  /** The content's value; null clears the field. */
+  readonly value: string | null;
+  /** The member event's origin_server_ts. */
+  readonly ts: number;
+  readonly event_id: string;
+  readonly room_id: string;
+}
+
+/** Everything the profile topic carries. */
+export type ProfileTopicEvent = ProfileEvent | ProfileFieldObserved;
+
+export function encodeProfileTopicEvent(event: ProfileTopicEvent): Buffer {
+  return Buffer.from(JSON.stringify(event), 'utf8');
+}
+
+export function decodeProfileTopicEvent(bytes: Buffer | null): ProfileTopicEvent {
   return decodeRecord(bytes, 'profile event', (event) => {
-    if (event['v'] !== PROFILE_EVENT_VERSION) {
-      throw new UndecodableEventError(`unknown profile event version ${JSON.stringify(event['v'])}`);
+    if (event['type'] !== 'profile.field.observed') return decodeProfileEventFields(event);
+    const { v, id, user_id: userId, field, value, ts, event_id: eventId, room_id: roomId } = event;
+    if (v !== PROFILE_EVENT_VERSION) throw new UndecodableEventError(`unknown profile event version ${JSON.stringify(v)}`);
+    if (typeof id !== 'string' || typeof userId !== 'string' || typeof eventId !== 'string' || typeof roomId !== 'string') {
+      throw new UndecodableEventError('profile.field.observed lacks id, user_id, event_id or room_id');
     }
-    const { id, user_id: userId, field, ts, type } = event;
-    if (typeof id !== 'string' || typeof userId !== 'string' || typeof field !== 'string' || typeof ts !== 'number') {
-      throw new UndecodableEventError('profile event lacks id, user_id, field or ts');
-    }
-    if (type === 'profile.field.set') {
-      if (!Object.hasOwn(event, 'value')) throw new UndecodableEventError('profile.field.set without value');
-      return { v: 1, id, type, user_id: userId, field, value: event['value'], ts };
-    }
-    if (type === 'profile.field.deleted') return { v: 1, id, type, user_id: userId, field, ts };
-    throw new UndecodableEventError(`unknown profile event type ${JSON.stringify(type)}`);
+    if (field !== 'displayname' && field !== 'avatar_url') throw new UndecodableEventError('profile.field.observed of another field');
+    if (!(typeof value === 'string' || value === null))
+      throw new UndecodableEventError('profile.field.observed value is not a string or null');
+    if (typeof ts !== 'number' || !Number.isSafeInteger(ts)) throw new UndecodableEventError('profile.field.observed lacks ts');
+    return { v: 1, id, type: 'profile.field.observed', user_id: userId, field, value, ts, event_id: eventId, room_id: roomId };
   });
 }

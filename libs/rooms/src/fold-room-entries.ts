@@ -51,6 +51,8 @@ export function foldRoomEntries(
   const fold: RoomFold = { accepted: [], memberships: [], forgotten: [], rejected: [], createdRooms: [] };
   const latestMembership = new Map<string, MembershipChange>();
   for (const { offset, entry } of entries) {
+    // Facts observed from a homeserver (companion mode) are not proposals: the projector applies them apart.
+    if (entry.type === 'room.member_observed') continue;
     const state = states.get(entry.room_id) ?? emptyRoomState();
     if (entry.type === 'room.forget') {
       const membership = state.memberships.get(entry.user_id) ?? 'leave';

@@ -1,11 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@mx/config';
 import type { RecordBatch } from '@mx/event-log';
-import { decodeProfileEvent } from '@mx/events';
+import { decodeProfileTopicEvent, type ProfileEvent, type ProfileFieldObserved } from '@mx/events';
 import { foldProfileEvents, type RejectedProfileEvent } from '@mx/profile';
 import { memberships, profileFields, type rejectedEvents, type Sql } from '@mx/storage';
 import { BatchTransaction } from '../batch-transaction.js';
 import { ProjectorMetrics } from '../projector-metrics.js';
+import { latestObservedFields } from './fold-observed-fields.js';
 
 /**
  * Applies batches of the profile topic to `profile_fields`, deterministically (the size limit is
@@ -21,13 +22,21 @@ export class ProfileProjector {
   ) {}
 
   applyBatch(batch: RecordBatch): Promise<void> {
-    return this.batches.run(batch, decodeProfileEvent, async (tx, entries) => {
-      const events = entries.map(({ offset, entry }) => ({ offset, event: entry }));
+    return this.batches.run(batch, decodeProfileTopicEvent, async (tx, entries) => {
+      const events: { offset: number; event: ProfileEvent }[] = [];
+      const observed: { offset: number; entry: ProfileFieldObserved }[] = [];
+      for (const { offset, entry } of entries) {
+        if (entry.type === 'profile.field.observed') observed.push({ offset, entry });
+        else events.push({ offset, event: entry });
+      }
       const users = [...new Set(events.map(({ event }) => event.user_id))];
       const fold = foldProfileEvents(await this.currentProfiles(tx, users), events, this.config.profile.maxBytes);
       await profileFields.upsertLatest(tx, batch.partition, fold.changes);
+      // Companion mode: names and avatars observed in member events, kept only when newer than the stored value.
+      const observedChanges = latestObservedFields(observed);
+      await profileFields.upsertObserved(tx, batch.partition, observedChanges);
       for (const rejection of fold.rejected) this.metrics.rejected.inc({ topic: batch.topic, reason: rejection.reason });
-      const changedUsers = [...new Set(fold.changes.map((change) => change.userId))];
+      const changedUsers = [...new Set([...fold.changes, ...observedChanges].map((change) => change.userId))];
       return {
         users: changedUsers,
         // The rooms the changed users are in, so the sync API wakes their co-members' long-polls.

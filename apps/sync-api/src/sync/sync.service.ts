@@ -52,6 +52,12 @@ export interface Syncer {
   readonly tokenHash: string;
 }
 
+/** Companion mode: a users section and the project positions it covers. */
+export interface CompanionUsersResult {
+  readonly positions: SyncPositions;
+  readonly users: Map<string, ProfileUpdates | null>;
+}
+
 interface SyncResult {
   readonly positions: SyncPositions;
   readonly rooms: SyncResponse['rooms'];
@@ -143,6 +149,89 @@ export class SyncService {
       closed.removeEventListener('abort', release);
       parked.leave();
     }
+  }
+
+  /**
+   * Companion mode: the users section alone, built from the projection exactly as `sync` builds it
+   * for this user and filter, with the homeserver's rooms section standing in for ours (lazy-loading
+   * looks at its timelines' senders). Read in one snapshot with the positions it covers; no token
+   * check (the homeserver owns tokens). `since` undefined: the section starts afresh.
+   */
+  async companionUsers(
+    syncer: Syncer,
+    filter: SyncFilter,
+    since: SyncPositions | undefined,
+    fullState: boolean,
+    rooms: SyncResponse['rooms'],
+  ): Promise<CompanionUsersResult> {
+    return this.db.transaction(async (tx) => {
+      const positions = await this.commits.readPositions(tx);
+      const users =
+        filter.profileFields.length === 0
+          ? new Map<string, ProfileUpdates | null>()
+          : await this.usersSection(tx, syncer, filter, rooms, since, fullState);
+      return { positions, users };
+    }, 'REPEATABLE READ');
+  }
+
+  /**
+   * Companion mode's half of a long-poll: resolves with the users section as soon as the projection
+   * has something for this user after `since`, or `undefined` once `stop` aborts (the homeserver
+   * answered first, the client left, or the deadline passed). Irrelevant commits move `since` on.
+   */
+  async companionWait(
+    syncer: Syncer,
+    filter: SyncFilter,
+    since: SyncPositions,
+    stop: AbortSignal,
+  ): Promise<CompanionUsersResult | undefined> {
+    if (filter.profileFields.length === 0) {
+      await new Promise<void>((resolve) => (stop.aborted ? resolve() : stop.addEventListener('abort', () => resolve(), { once: true })));
+      return undefined;
+    }
+    const userId = syncer.userId;
+    let rooms: ReadonlySet<string> = new Set(await memberships.joinedRoomIds(this.db, userId));
+    const empty: SyncResponse['rooms'] = { join: {}, invite: {}, leave: {}, knock: {} };
+    while (!stop.aborted && !this.commits.draining) {
+      const wait = this.commits.waitForChange({ users: new Set([userId]), rooms });
+      const onStop = () => wait.cancel();
+      try {
+        if (isBehind(since, this.commits.current)) {
+          const result = await this.companionUsers(syncer, filter, since, false, empty);
+          if (result.users.size > 0) return result;
+          since = result.positions;
+          rooms = new Set(await memberships.joinedRoomIds(this.db, userId));
+          continue;
+        }
+        this.commits.countPark();
+        await Promise.race([
+          wait.changed,
+          new Promise<void>((resolve) => {
+            if (stop.aborted) resolve();
+            stop.addEventListener('abort', () => resolve(), { once: true });
+          }),
+        ]);
+      } finally {
+        onStop();
+      }
+    }
+    return undefined;
+  }
+
+  /** Companion mode: whether a token's project positions belong to this projection's layout (else the section starts afresh). */
+  positionsFit(positions: SyncPositions): Promise<boolean> {
+    return this.tokenFits(positions);
+  }
+
+  /** Companion mode: the filter a definition describes (400 as in standalone mode when it cannot be used). */
+  parseFilter(definition: Record<string, unknown>): SyncFilter {
+    encodeFilter(definition);
+    return parseSyncFilter(definition, this.config.sync.maxProfileFields);
+  }
+
+  /** The users section's key in a response. */
+  get usersSectionName(): string {
+    return this.config.sync.stableNames ? STABLE_USERS_SECTION : UNSTABLE_USERS_SECTION;
   }
 
   /** 401 `M_UNKNOWN_TOKEN` when the syncing token was deleted (from the token cache when it holds it, else the database). */

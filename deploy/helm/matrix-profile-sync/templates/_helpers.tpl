@@ -79,6 +79,9 @@ app.kubernetes.io/component: {{ .component }}
 {{- if and (not .Values.secrets.existingSecret) (eq .Values.registration.mode "token") (lt (len .Values.secrets.registrationSharedSecret) 8) }}
 {{- fail "registration.mode token needs secrets.registrationSharedSecret (8 characters or more) or secrets.existingSecret" }}
 {{- end }}
+{{- if and (not .Values.secrets.existingSecret) (eq .Values.companion.mode "companion") (or (lt (len .Values.secrets.appserviceHsToken) 16) (lt (len .Values.secrets.appserviceAsToken) 16)) }}
+{{- fail "companion.mode companion needs secrets.appserviceHsToken and secrets.appserviceAsToken (16 characters or more each) or secrets.existingSecret" }}
+{{- end }}
 {{- if and .Values.kafka.sasl.mechanism (not .Values.kafka.sasl.username) }}
 {{- fail "kafka.sasl.username is required when kafka.sasl.mechanism is set" }}
 {{- end }}
@@ -176,6 +179,13 @@ MX_CREATE_ROOM_RATE_LIMIT_PER_ADDRESS: {{ int64 .Values.rateLimits.createRoom.pe
 MX_CREATE_ROOM_RATE_LIMIT_PER_ACCOUNT: {{ int64 .Values.rateLimits.createRoom.perAccount | quote }}
 MX_CREATE_ROOM_RATE_WINDOW_MS: {{ int64 .Values.rateLimits.createRoom.windowMs | quote }}
 MX_CREATE_ROOM_MAX_INVITES: {{ int64 .Values.rooms.maxInvitesPerCreate | quote }}
+MX_MODE: {{ .Values.companion.mode | quote }}
+{{- with .Values.companion.upstreamUrl }}
+MX_UPSTREAM_URL: {{ . | quote }}
+{{- end }}
+MX_UPSTREAM_TIMEOUT_MS: {{ int64 .Values.companion.upstreamTimeoutMs | quote }}
+MX_WHOAMI_CACHE_MS: {{ int64 .Values.companion.whoamiCacheMs | quote }}
+MX_WHOAMI_NEGATIVE_CACHE_MS: {{ int64 .Values.companion.whoamiNegativeCacheMs | quote }}
 {{- end }}
 
 {{/* The secret variables, as container env entries reading a Secret. Call with (dict "root" $ "secretName" name). */}}
@@ -200,6 +210,18 @@ MX_CREATE_ROOM_MAX_INVITES: {{ int64 .Values.rooms.maxInvitesPerCreate | quote }
       name: {{ .secretName }}
       key: {{ $values.secrets.keys.registrationSharedSecret }}
 {{- end }}
+{{- if eq $values.companion.mode "companion" }}
+- name: MX_APPSERVICE_HS_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ .secretName }}
+      key: {{ $values.secrets.keys.appserviceHsToken }}
+- name: MX_APPSERVICE_AS_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ .secretName }}
+      key: {{ $values.secrets.keys.appserviceAsToken }}
+{{- end }}
 {{- end }}
 
 {{/* Annotations that roll the pods when the configuration or the chart-managed Secret changes. */}}
@@ -217,6 +239,10 @@ checksum/secret: {{ include "mps.secretData" . | sha256sum }}
 {{- end }}
 {{- if eq .Values.registration.mode "token" }}
 {{ .Values.secrets.keys.registrationSharedSecret }}: {{ .Values.secrets.registrationSharedSecret | b64enc | quote }}
+{{- end }}
+{{- if eq .Values.companion.mode "companion" }}
+{{ .Values.secrets.keys.appserviceHsToken }}: {{ .Values.secrets.appserviceHsToken | b64enc | quote }}
+{{ .Values.secrets.keys.appserviceAsToken }}: {{ .Values.secrets.appserviceAsToken | b64enc | quote }}
 {{- end }}
 {{- end }}
 

@@ -4,6 +4,7 @@ import { RoomsAndMemberships1764237600000 } from './1764237600000-rooms-and-memb
 import { FiltersAndMemberHistory1764241200000 } from './1764241200000-filters-and-member-history.js';
 import { DeadLetters1764244800000 } from './1764244800000-dead-letters.js';
 import { AccessTokenInvalidation1764248400000 } from './1764248400000-access-token-invalidation.js';
+import { ObservedMemberships1764252000000 } from './1764252000000-observed-memberships.js';
 
 /** Every migration, oldest first. Never edit one that has shipped: add a new one. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   FiltersAndMemberHistory1764241200000,
   DeadLetters1764244800000,
   AccessTokenInvalidation1764248400000,
+  ObservedMemberships1764252000000,
 ];

@@ -181,3 +181,66 @@ export async function joinedWithMemberContent(sql: Sql, roomId: string): Promise
   );
   return found.map((row) => ({ userId: row.user_id, content: row.content }));
 }
+
+/** The member event a (room, user)'s membership row came from, and its `origin_server_ts` (null when not observed from a homeserver). */
+export interface CurrentMemberEvent {
+  readonly roomId: string;
+  readonly userId: string;
+  readonly eventId: string;
+  readonly originServerTs: number | null;
+}
+
+/** The current member events of the given (room, user) pairs (pairs without a row are absent). */
+export async function currentMemberEvents(
+  sql: Sql,
+  pairs: readonly { readonly roomId: string; readonly userId: string }[],
+): Promise<CurrentMemberEvent[]> {
+  if (pairs.length === 0) return [];
+  const found = await rows<{ room_id: string; user_id: string; event_id: string; origin_server_ts: string | null }>(
+    sql,
+    `SELECT m.room_id, m.user_id, m.event_id, m.origin_server_ts FROM memberships m
+     JOIN unnest($1::text[], $2::text[]) AS p(room_id, user_id) ON p.room_id = m.room_id AND p.user_id = m.user_id`,
+    [pairs.map((pair) => pair.roomId), pairs.map((pair) => pair.userId)],
+  );
+  return found.map((row) => ({
+    roomId: row.room_id,
+    userId: row.user_id,
+    eventId: row.event_id,
+    originServerTs: row.origin_server_ts === null ? null : Number(row.origin_server_ts),
+  }));
+}
+
+/** A membership observed from the homeserver that became its (room, user)'s current one. */
+export interface ObservedMembershipChange extends LatestMembership {
+  readonly originServerTs: number;
+}
+
+/**
+ * Stores each observed membership as its (room, user)'s membership, from `partition`, with its
+ * event's `origin_server_ts`, no longer forgotten (at most one change per pair; the caller decided
+ * it is the current one).
+ */
+export async function upsertObserved(sql: Sql, partition: number, changes: readonly ObservedMembershipChange[]): Promise<void> {
+  if (changes.length === 0) return;
+  await sql.query(
+    `INSERT INTO memberships (room_id, user_id, membership, event_id, log_partition, log_offset, forgotten, origin_server_ts)
+     SELECT m.room_id, m.user_id, m.membership, m.event_id, $2, m.log_offset, false, m.origin_server_ts
+     FROM jsonb_to_recordset($1::jsonb) AS m(room_id text, user_id text, membership text, event_id text, log_offset bigint, origin_server_ts bigint)
+     ON CONFLICT (room_id, user_id) DO UPDATE SET membership = EXCLUDED.membership, event_id = EXCLUDED.event_id,
+       log_partition = EXCLUDED.log_partition, log_offset = EXCLUDED.log_offset, forgotten = false,
+       origin_server_ts = EXCLUDED.origin_server_ts`,
+    [
+      JSON.stringify(
+        changes.map((change) => ({
+          room_id: change.roomId,
+          user_id: change.userId,
+          membership: change.membership,
+          event_id: change.eventId,
+          log_offset: change.offset,
+          origin_server_ts: change.originServerTs,
+        })),
+      ),
+      partition,
+    ],
+  );
+}

@@ -90,3 +90,36 @@ export async function profileOf(sql: Sql, userId: string): Promise<Map<string, u
   );
   return new Map(found.map((row) => [row.field, row.value]));
 }
+
+/**
+ * Companion mode: stores each change (a `displayname` / `avatar_url` a member event observed from
+ * the homeserver carried, from `partition` of the profile topic) as its (user, field)'s latest
+ * value, only when newer than the stored one (`updated_ts` is the member event's
+ * `origin_server_ts`): a replayed or retried member event never takes effect again, and an old one
+ * never overrides a newer name seen in another room. At most one change per (user, field).
+ */
+export async function upsertObserved(sql: Sql, partition: number, changes: readonly LatestFieldChange[]): Promise<void> {
+  if (changes.length === 0) return;
+  await sql.query(
+    `INSERT INTO profile_fields (user_id, field, value, is_set, log_partition, log_offset, updated_ts)
+     SELECT c.user_id, c.field, CASE WHEN c.is_set THEN c.value ELSE NULL END, c.is_set, $2, c.log_offset, c.updated_ts
+     FROM jsonb_to_recordset($1::jsonb) AS c(user_id text, field text, value jsonb, is_set boolean, log_offset bigint, updated_ts bigint)
+     ON CONFLICT (user_id, field) DO UPDATE SET
+       value = EXCLUDED.value, is_set = EXCLUDED.is_set, log_partition = EXCLUDED.log_partition,
+       log_offset = EXCLUDED.log_offset, updated_ts = EXCLUDED.updated_ts
+     WHERE profile_fields.updated_ts < EXCLUDED.updated_ts`,
+    [
+      JSON.stringify(
+        changes.map((change) => ({
+          user_id: change.userId,
+          field: change.field,
+          value: change.value,
+          is_set: change.isSet,
+          log_offset: change.offset,
+          updated_ts: change.ts,
+        })),
+      ),
+      partition,
+    ],
+  );
+}

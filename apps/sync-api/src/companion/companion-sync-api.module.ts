@@ -1,0 +1,64 @@
+import { Module } from '@nestjs/common';
+import { AuthModule, CompanionTokenGuard, HomeserverRequesterResolver, REQUESTER_RESOLVER } from '@mx/auth';
+import { APP_CONFIG, AppConfigModule, type AppConfig } from '@mx/config';
+import { EventLogModule } from '@mx/event-log';
+import { DatabaseReadinessProbe, ObservabilityModule } from '@mx/http';
+import { StorageModule } from '@mx/storage';
+import { CommitWakeups } from '../sync/commit-wakeups.js';
+import { LongPolls } from '../sync/long-polls.js';
+import { ProfileUpdatesReader } from '../sync/profile-updates.reader.js';
+import { RoomTimelineReader } from '../sync/room-timeline-reader.js';
+import { SyncService } from '../sync/sync.service.js';
+import { VisibilityReader } from '../sync/visibility-reader.js';
+import { FilterStore } from '../filters/filter-store.js';
+import { SYNC_API_DEFAULTS } from '../sync-api.defaults.js';
+import { CompanionSyncController } from './companion-sync.controller.js';
+import { CompanionSyncService } from './companion-sync.service.js';
+import { CompanionVersionsController } from './companion-versions.controller.js';
+import { HomeserverClient } from './homeserver-client.js';
+
+/** Whoami answers cached per replica at most (tokens, as SHA-256). */
+const WHOAMI_CACHE_ENTRIES = 100_000;
+
+/**
+ * The sync API in companion mode (MX_MODE=companion): `/sync` and `/versions` in front of the
+ * homeserver at MX_UPSTREAM_URL, whose tokens it accepts (asking its whoami). The users section
+ * comes from the same projection and code as in standalone mode.
+ */
+@Module({
+  imports: [
+    AppConfigModule.forService(SYNC_API_DEFAULTS),
+    ObservabilityModule.forService({ service: 'sync-api', readinessProbes: [DatabaseReadinessProbe] }),
+    StorageModule,
+    EventLogModule,
+    AuthModule,
+  ],
+  controllers: [CompanionVersionsController, CompanionSyncController],
+  providers: [
+    CommitWakeups,
+    LongPolls,
+    ProfileUpdatesReader,
+    RoomTimelineReader,
+    VisibilityReader,
+    FilterStore,
+    SyncService,
+    HomeserverClient,
+    {
+      provide: REQUESTER_RESOLVER,
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) => {
+        if (!config.upstream) throw new Error('Companion mode needs MX_UPSTREAM_URL');
+        return new HomeserverRequesterResolver({
+          baseUrl: config.upstream.url,
+          timeoutMs: config.upstream.timeoutMs,
+          positiveMs: config.upstream.whoamiCacheMs,
+          negativeMs: config.upstream.whoamiNegativeCacheMs,
+          maxEntries: WHOAMI_CACHE_ENTRIES,
+        });
+      },
+    },
+    CompanionTokenGuard,
+    CompanionSyncService,
+  ],
+})
+export class CompanionSyncApiModule {}

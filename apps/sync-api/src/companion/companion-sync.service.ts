@@ -1,0 +1,168 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { PinoLogger } from 'nestjs-pino';
+import { REQUESTER_RESOLVER, type Requester, type RequesterResolver, HomeserverRequesterResolver } from '@mx/auth';
+import { decodeCompanionSyncToken, type CompanionSyncToken } from '@mx/companion';
+import { APP_CONFIG, type AppConfig } from '@mx/config';
+import { MatrixErrors } from '@mx/matrix';
+import { MalformedSyncTokenError, type SyncFilter, type SyncPositions } from '@mx/sync';
+import { SyncService, type CompanionUsersResult, type Syncer } from '../sync/sync.service.js';
+import { homeserverRooms, homeserverSyncQuery, mergeCompanionSync, projectOnlySync } from './companion-sync-response.js';
+import { HomeserverClient, homeserverError, HomeserverRequestCancelled, type HomeserverAnswer } from './homeserver-client.js';
+
+function single(value: unknown, name: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw MatrixErrors.invalidParam(`${name} must be given once`);
+  return value;
+}
+
+type Outcome =
+  | { readonly kind: 'homeserver'; readonly answer: HomeserverAnswer }
+  | { readonly kind: 'homeserverFailed'; readonly error: unknown }
+  | { readonly kind: 'project'; readonly result: CompanionUsersResult };
+
+/**
+ * `/sync` in companion mode: the homeserver's `/sync` (forwarded with the client's token, filter
+ * and the homeserver's part of `since`), plus the users section from the projection, built as
+ * standalone mode builds it. A long-poll waits on both sides and answers with whichever has
+ * something first, cancelling the other. The homeserver down or slow: a Matrix error within the
+ * client's timeout plus MX_UPSTREAM_TIMEOUT_MS. The projection down: the homeserver's answer
+ * without a users section, the project's part of the token unchanged.
+ */
+@Injectable()
+export class CompanionSyncService {
+  constructor(
+    private readonly homeserver: HomeserverClient,
+    private readonly syncs: SyncService,
+    @Inject(REQUESTER_RESOLVER) private readonly resolver: RequesterResolver,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly logger: PinoLogger,
+  ) {
+    this.logger.setContext(CompanionSyncService.name);
+  }
+
+  async sync(
+    requester: Requester,
+    token: string,
+    tokenHash: string,
+    query: Readonly<Record<string, unknown>>,
+    closed: AbortSignal,
+  ): Promise<Record<string, unknown>> {
+    const since = this.since(single(query['since'], 'since'));
+    const timeoutText = single(query['timeout'], 'timeout');
+    let timeoutMs: number | undefined;
+    if (timeoutText !== undefined) {
+      if (!/^[0-9]{1,10}$/.test(timeoutText)) throw MatrixErrors.invalidParam('timeout must be a non-negative integer');
+      timeoutMs = Math.min(Number(timeoutText), this.config.sync.maxTimeoutMs);
+    }
+    const fullState = single(query['full_state'], 'full_state') === 'true';
+    const filter = await this.filterOf(requester.userId, token, single(query['filter'], 'filter'));
+    const syncer: Syncer = { userId: requester.userId, deviceId: requester.deviceId, tokenHash };
+
+    // The project's positions: the token's, unless they belong to another projection or the projection cannot be read.
+    let positions: SyncPositions | undefined = since?.positions;
+    let projectionUp = true;
+    if (positions !== undefined) {
+      try {
+        if (!(await this.syncs.positionsFit(positions))) positions = undefined;
+      } catch (error) {
+        projectionUp = false;
+        this.logger.warn({ err: error }, 'the projection cannot be read; answering without a users section');
+      }
+    }
+
+    const cancelHomeserver = new AbortController();
+    const stopWaiting = new AbortController();
+    const onClose = () => {
+      cancelHomeserver.abort();
+      stopWaiting.abort();
+    };
+    closed.addEventListener('abort', onClose, { once: true });
+    if (closed.aborted) onClose();
+    try {
+      const homeserver: Promise<Outcome> = this.homeserver
+        .get('/_matrix/client/v3/sync', {
+          token,
+          query: homeserverSyncQuery(query, since?.homeserver, timeoutMs),
+          waitMs: timeoutMs ?? 0,
+          cancel: cancelHomeserver.signal,
+        })
+        .then(
+          (answer) => ({ kind: 'homeserver', answer }),
+          (error: unknown) => ({ kind: 'homeserverFailed', error }),
+        );
+      const contenders: Promise<Outcome>[] = [homeserver];
+      // A long-poll from a position of ours: the projection may have news before the homeserver does.
+      if (projectionUp && since !== undefined && positions !== undefined && !fullState && (timeoutMs ?? 0) > 0) {
+        contenders.push(
+          this.syncs.companionWait(syncer, filter, positions, stopWaiting.signal).then(
+            (result) => (result ? { kind: 'project', result } : new Promise<never>(() => undefined)),
+            (error: unknown) => {
+              this.logger.warn({ err: error }, 'waiting on the projection failed; waiting on the homeserver alone');
+              return new Promise<never>(() => undefined);
+            },
+          ),
+        );
+      }
+      const outcome = await Promise.race(contenders);
+      if (outcome.kind === 'project') {
+        cancelHomeserver.abort();
+        return projectOnlySync(since!.homeserver, outcome.result.positions, outcome.result.users, this.syncs.usersSectionName);
+      }
+      stopWaiting.abort();
+      if (outcome.kind === 'homeserverFailed') {
+        if (outcome.error instanceof HomeserverRequestCancelled) throw MatrixErrors.unknown('The client went away');
+        throw outcome.error;
+      }
+      const { answer } = outcome;
+      if (answer.status !== 200) {
+        if (answer.status === 401 && this.resolver instanceof HomeserverRequesterResolver) this.resolver.forget(token);
+        throw homeserverError(answer);
+      }
+      const nextBatch = answer.body['next_batch'];
+      if (typeof nextBatch !== 'string' || nextBatch === '') throw MatrixErrors.unknown('The homeserver answered without next_batch', 502);
+      let users: CompanionUsersResult | undefined;
+      if (projectionUp) {
+        try {
+          users = await this.syncs.companionUsers(syncer, filter, positions, fullState, homeserverRooms(answer.body));
+        } catch (error) {
+          this.logger.warn({ err: error }, 'the projection cannot be read; answering without a users section');
+        }
+      }
+      return mergeCompanionSync(answer.body, nextBatch, users?.positions ?? positions, users?.users, this.syncs.usersSectionName);
+    } finally {
+      closed.removeEventListener('abort', onClose);
+      stopWaiting.abort();
+    }
+  }
+
+  private since(text: string | undefined): CompanionSyncToken | undefined {
+    if (text === undefined || text === '') return undefined;
+    try {
+      return decodeCompanionSyncToken(text);
+    } catch (error) {
+      if (error instanceof MalformedSyncTokenError) throw MatrixErrors.invalidParam('Malformed since token');
+      throw error;
+    }
+  }
+
+  /**
+   * The filter the users section follows: inline JSON as given, a filter ID as the homeserver
+   * stores it. What the homeserver would refuse is left to it (its `/sync` answers the error).
+   */
+  private async filterOf(userId: string, token: string, text: string | undefined): Promise<SyncFilter> {
+    let definition: Record<string, unknown> = {};
+    if (text !== undefined && text !== '') {
+      if (text.startsWith('{')) {
+        try {
+          const parsed: unknown = JSON.parse(text);
+          if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) definition = parsed as Record<string, unknown>;
+        } catch {
+          // Malformed: the homeserver answers 400 M_NOT_JSON.
+        }
+      } else {
+        definition = (await this.homeserver.filter(userId, token, text)) ?? {};
+      }
+    }
+    return this.syncs.parseFilter(definition);
+  }
+}
