@@ -57,28 +57,7 @@ export interface LatestFieldChange {
 
 /** Stores each change as its (user, field)'s latest value, from `partition` (at most one change per (user, field)). */
 export async function upsertLatest(sql: Sql, partition: number, changes: readonly LatestFieldChange[]): Promise<void> {
-  if (changes.length === 0) return;
-  await sql.query(
-    `INSERT INTO profile_fields (user_id, field, value, is_set, log_partition, log_offset, updated_ts)
-     SELECT c.user_id, c.field, CASE WHEN c.is_set THEN c.value ELSE NULL END, c.is_set, $2, c.log_offset, c.updated_ts
-     FROM jsonb_to_recordset($1::jsonb) AS c(user_id text, field text, value jsonb, is_set boolean, log_offset bigint, updated_ts bigint)
-     ON CONFLICT (user_id, field) DO UPDATE SET
-       value = EXCLUDED.value, is_set = EXCLUDED.is_set, log_partition = EXCLUDED.log_partition,
-       log_offset = EXCLUDED.log_offset, updated_ts = EXCLUDED.updated_ts`,
-    [
-      JSON.stringify(
-        changes.map((change) => ({
-          user_id: change.userId,
-          field: change.field,
-          value: change.value,
-          is_set: change.isSet,
-          log_offset: change.offset,
-          updated_ts: change.ts,
-        })),
-      ),
-      partition,
-    ],
-  );
+  await upsert(sql, partition, changes, 'always');
 }
 
 /** A user's whole profile: every set field and its value, ordered by field (the order GET /profile answers in). */
@@ -99,6 +78,11 @@ export async function profileOf(sql: Sql, userId: string): Promise<Map<string, u
  * never overrides a newer name seen in another room. At most one change per (user, field).
  */
 export async function upsertObserved(sql: Sql, partition: number, changes: readonly LatestFieldChange[]): Promise<void> {
+  await upsert(sql, partition, changes, 'when newer');
+}
+
+/** The one upsert of both: `when newer` keeps a stored value whose `updated_ts` is not older. */
+async function upsert(sql: Sql, partition: number, changes: readonly LatestFieldChange[], mode: 'always' | 'when newer'): Promise<void> {
   if (changes.length === 0) return;
   await sql.query(
     `INSERT INTO profile_fields (user_id, field, value, is_set, log_partition, log_offset, updated_ts)
@@ -107,7 +91,7 @@ export async function upsertObserved(sql: Sql, partition: number, changes: reado
      ON CONFLICT (user_id, field) DO UPDATE SET
        value = EXCLUDED.value, is_set = EXCLUDED.is_set, log_partition = EXCLUDED.log_partition,
        log_offset = EXCLUDED.log_offset, updated_ts = EXCLUDED.updated_ts
-     WHERE profile_fields.updated_ts < EXCLUDED.updated_ts`,
+     ${mode === 'when newer' ? 'WHERE profile_fields.updated_ts < EXCLUDED.updated_ts' : ''}`,
     [
       JSON.stringify(
         changes.map((change) => ({
