@@ -37,6 +37,8 @@ export const PORT_OFFSETS = {
   companionAppservice: { synapse: 212, writer: 213, projector: 214, syncApi: 215 },
   /** Companion mode's /sync: a Synapse of the test's own and a sync API in companion mode in front of it. */
   companionSync: { synapse: 218, syncApi: 219 },
+  /** Companion mode's profile writes: a Synapse of the test's own, its appservice writer (where profile writes go), projector and sync API. */
+  companionProfile: { synapse: 196, writer: 197, projector: 198, syncApi: 199 },
 } as const;
 
 /** The README promises that tests listen on at most base + 240. */

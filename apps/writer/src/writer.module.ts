@@ -8,6 +8,7 @@ import { StorageModule } from '@mx/storage';
 import { AppserviceModule, companionMode } from './appservice/appservice.module.js';
 import { PushRulesController } from './account/push-rules.controller.js';
 import { WhoamiController } from './account/whoami.controller.js';
+import { COMPANION_PROFILE_PROVIDERS } from './companion/companion-profile.providers.js';
 import { CapabilitiesController } from './capabilities.controller.js';
 import { KafkaReadinessProbe } from './kafka-readiness.probe.js';
 import { DeviceRegistry } from './login/device-registry.js';
@@ -16,6 +17,7 @@ import { LoginService } from './login/login.service.js';
 import { ProfileCommandService } from './profile/profile-command.service.js';
 import { ProfileReader } from './profile/profile-reader.js';
 import { ProfileController } from './profile/profile.controller.js';
+import { ProfileWriteAuthGuard } from './profile/profile-write-auth.guard.js';
 import { EventLogWriter } from './event-log-writer.js';
 import { ReadYourWritesBarrier } from './read-your-writes-barrier.js';
 import { MemberProfileSync } from './rooms/member-profile-sync.js';
@@ -76,6 +78,9 @@ import { WRITER_DEFAULTS } from './writer.defaults.js';
     RoomStateReader,
     RoomCommandService,
     MemberProfileSync,
+    ProfileWriteAuthGuard,
+    // Companion mode: profile writes checked with the homeserver's whoami and written to it first.
+    ...(companionMode() ? COMPANION_PROFILE_PROVIDERS : []),
   ],
 })
 export class WriterModule {}

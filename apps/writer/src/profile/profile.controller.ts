@@ -1,11 +1,12 @@
 import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Put, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { AccessTokenGuard, AuthenticatedRequester, type Requester } from '@mx/auth';
+import { AuthenticatedRequester, type Requester } from '@mx/auth';
 import { APP_CONFIG, type AppConfig } from '@mx/config';
 import { checkProfileKey, MatrixErrors } from '@mx/matrix';
 import { checkProfileValue, clearsProfileField, ProfileFieldPolicy } from '@mx/profile';
 import { ProfileCommandService } from './profile-command.service.js';
 import { ProfileReader } from './profile-reader.js';
+import { ProfileWriteAuthGuard } from './profile-write-auth.guard.js';
 import { ProfileWriteThrottlerGuard } from './profile-write-throttler.guard.js';
 import { ValidUserIdParamGuard } from './valid-user-id-param.guard.js';
 
@@ -58,7 +59,7 @@ export class ProfileController {
     schema: { type: 'object', additionalProperties: true, example: { 'm.tz': 'Europe/Paris' } },
   })
   @ApiOkResponse({ description: 'Applied (read-your-writes)', schema: { type: 'object' } })
-  @UseGuards(AccessTokenGuard, ProfileWriteThrottlerGuard)
+  @UseGuards(ProfileWriteAuthGuard, ProfileWriteThrottlerGuard)
   async setField(
     @Param('userId') userId: string,
     @Param('keyName') keyName: string,
@@ -82,7 +83,7 @@ export class ProfileController {
   @HttpCode(200)
   @ApiBearerAuth('accessToken')
   @ApiOkResponse({ description: 'Deleted (read-your-writes)', schema: { type: 'object' } })
-  @UseGuards(AccessTokenGuard, ProfileWriteThrottlerGuard)
+  @UseGuards(ProfileWriteAuthGuard, ProfileWriteThrottlerGuard)
   async deleteField(
     @Param('userId') userId: string,
     @Param('keyName') keyName: string,
