@@ -9,3 +9,4 @@ export * from './authenticated-requester.decorator.js';
 export * from './auth.module.js';
 export * from './homeserver-requester-resolver.js';
 export * from './companion-token.guard.js';
+export * from './companion-auth.providers.js';

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
-import { AuthModule, CompanionTokenGuard, HomeserverRequesterResolver, REQUESTER_RESOLVER } from '@mx/auth';
-import { APP_CONFIG, AppConfigModule, type AppConfig } from '@mx/config';
+import { AuthModule, COMPANION_AUTH_PROVIDERS } from '@mx/auth';
+import { AppConfigModule } from '@mx/config';
 import { EventLogModule } from '@mx/event-log';
 import { DatabaseReadinessProbe, ObservabilityModule } from '@mx/http';
 import { StorageModule } from '@mx/storage';
@@ -16,9 +16,6 @@ import { CompanionSyncController } from './companion-sync.controller.js';
 import { CompanionSyncService } from './companion-sync.service.js';
 import { CompanionVersionsController } from './companion-versions.controller.js';
 import { HomeserverClient } from './homeserver-client.js';
-
-/** Whoami answers cached per replica at most (tokens, as SHA-256). */
-const WHOAMI_CACHE_ENTRIES = 100_000;
 
 /**
  * The sync API in companion mode (MX_MODE=companion): `/sync` and `/versions` in front of the
@@ -43,21 +40,7 @@ const WHOAMI_CACHE_ENTRIES = 100_000;
     FilterStore,
     SyncService,
     HomeserverClient,
-    {
-      provide: REQUESTER_RESOLVER,
-      inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => {
-        if (!config.upstream) throw new Error('Companion mode needs MX_UPSTREAM_URL');
-        return new HomeserverRequesterResolver({
-          baseUrl: config.upstream.url,
-          timeoutMs: config.upstream.timeoutMs,
-          positiveMs: config.upstream.whoamiCacheMs,
-          negativeMs: config.upstream.whoamiNegativeCacheMs,
-          maxEntries: WHOAMI_CACHE_ENTRIES,
-        });
-      },
-    },
-    CompanionTokenGuard,
+    ...COMPANION_AUTH_PROVIDERS,
     CompanionSyncService,
   ],
 })
