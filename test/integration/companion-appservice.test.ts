@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { extraService } from '../support/accounts.js';
-import { type MatrixResponse, request, uniqueLocalpart } from '../support/matrix-client.js';
+import { request } from '../support/matrix-client.js';
 import { until } from '../support/observe.js';
 import { freshDatabase, psql, setUpFor } from '../support/own-infra.js';
 import { PORT_OFFSETS } from '../support/ports.js';
 import type { ServiceProcess } from '../support/service-process.js';
 import { type OwnSynapse, startOwnSynapse, SYNAPSE_START_TIMEOUT_MS } from '../support/synapse.js';
+import { expectOk, registerOnHomeserver, shareAPublicRoom } from '../support/homeserver-users.js';
 
 /**
  * Companion mode, membership edges (issue 14, part 3): a Synapse 1.163.2 of the test's own sends its
@@ -17,12 +18,6 @@ import { type OwnSynapse, startOwnSynapse, SYNAPSE_START_TIMEOUT_MS } from '../s
  * sync API's part).
  */
 const PORTS = PORT_OFFSETS.companionAppservice;
-const PASSWORD = 'correct horse battery staple';
-
-function expectOk<T>(response: MatrixResponse<T>, what: string): T {
-  expect(response.status, `${what}: ${JSON.stringify(response.body)}`).toBe(200);
-  return response.body;
-}
 
 describe('companion mode: membership edges from the homeserver through the Application Service API', () => {
   const stack = inject('stack');
@@ -101,32 +96,10 @@ describe('companion mode: membership edges from the homeserver through the Appli
   });
 
   it('projects the membership edges of a Synapse room, a displayname change, a replayed transaction once; a wrong hs_token gets 403', async () => {
-    const register = async (prefix: string) =>
-      expectOk(
-        await request<{ user_id: string; access_token: string }>('POST', '/_matrix/client/v3/register', {
-          baseUrl: hs().baseUrl,
-          body: { username: uniqueLocalpart(prefix), password: PASSWORD, auth: { type: 'm.login.dummy' } },
-        }),
-        `register ${prefix}`,
-      );
+    const register = (prefix: string) => registerOnHomeserver(hs().baseUrl, prefix);
     const alice = await register('alice');
     const bob = await register('bob');
-    const { room_id: roomId } = expectOk(
-      await request<{ room_id: string }>('POST', '/_matrix/client/v3/createRoom', {
-        baseUrl: hs().baseUrl,
-        token: alice.access_token,
-        body: { preset: 'public_chat' },
-      }),
-      'createRoom',
-    );
-    expectOk(
-      await request('POST', `/_matrix/client/v3/join/${encodeURIComponent(roomId)}`, {
-        baseUrl: hs().baseUrl,
-        token: bob.access_token,
-        body: {},
-      }),
-      'join',
-    );
+    const roomId = await shareAPublicRoom(hs().baseUrl, alice, bob);
 
     // The membership edges arrive in the projection: both joined, each with its Synapse event.
     const aliceJoin = await until('alice’s membership edge', async () =>

@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { extraService, profilePath } from '../support/accounts.js';
-import { type MatrixResponse, request, uniqueLocalpart } from '../support/matrix-client.js';
+import { request } from '../support/matrix-client.js';
 import { until } from '../support/observe.js';
 import { freshDatabase, psql, setUpFor } from '../support/own-infra.js';
 import { PORT_OFFSETS } from '../support/ports.js';
 import type { ServiceProcess } from '../support/service-process.js';
 import { type OwnSynapse, startOwnSynapse, SYNAPSE_START_TIMEOUT_MS } from '../support/synapse.js';
+import { expectOk, registerOnHomeserver, shareAPublicRoom } from '../support/homeserver-users.js';
 
 /**
  * Companion mode, profile writes (issue 14, part 5): `PUT`/`DELETE /profile/{me}/{key}` on a writer
@@ -16,18 +17,12 @@ import { type OwnSynapse, startOwnSynapse, SYNAPSE_START_TIMEOUT_MS } from '../s
  * relation comes from Synapse's room.
  */
 const PORTS = PORT_OFFSETS.companionProfile;
-const PASSWORD = 'correct horse battery staple';
 const FIELDS = ['m.status', 'com.example.x'];
 const FILTER = JSON.stringify({ 'org.matrix.msc4429.profile_fields': { ids: FIELDS } });
 
 interface SyncBody {
   next_batch: string;
   'org.matrix.msc4429.users'?: Record<string, { profile_updates: Record<string, unknown> | null }>;
-}
-
-function expectOk<T>(response: MatrixResponse<T>, what: string): T {
-  expect(response.status, `${what}: ${JSON.stringify(response.body)}`).toBe(200);
-  return response.body;
 }
 
 describe('companion mode: profile writes go to the homeserver first, then to the log', () => {
@@ -42,14 +37,7 @@ describe('companion mode: profile writes go to the homeserver first, then to the
   let alice: User;
   let bob: User;
 
-  const register = async (prefix: string): Promise<User> =>
-    expectOk(
-      await request<User>('POST', '/_matrix/client/v3/register', {
-        baseUrl: hs().baseUrl,
-        body: { username: uniqueLocalpart(prefix), password: PASSWORD, auth: { type: 'm.login.dummy' } },
-      }),
-      `register ${prefix}`,
-    );
+  const register = (prefix: string): Promise<User> => registerOnHomeserver(hs().baseUrl, prefix);
   const synapseField = (userId: string, key: string) =>
     request('GET', profilePath(userId, key), { baseUrl: hs().baseUrl, token: hs().admin.accessToken });
   const bobSync = (query: Record<string, string>) =>
@@ -87,22 +75,7 @@ describe('companion mode: profile writes go to the homeserver first, then to the
 
     alice = await register('alice');
     bob = await register('bob');
-    const { room_id: roomId } = expectOk(
-      await request<{ room_id: string }>('POST', '/_matrix/client/v3/createRoom', {
-        baseUrl: hs().baseUrl,
-        token: alice.access_token,
-        body: { preset: 'public_chat' },
-      }),
-      'createRoom',
-    );
-    expectOk(
-      await request('POST', `/_matrix/client/v3/join/${encodeURIComponent(roomId)}`, {
-        baseUrl: hs().baseUrl,
-        token: bob.access_token,
-        body: {},
-      }),
-      'join',
-    );
+    await shareAPublicRoom(hs().baseUrl, alice, bob);
   }, SYNAPSE_START_TIMEOUT_MS);
 
   afterAll(async () => {

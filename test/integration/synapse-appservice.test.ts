@@ -2,9 +2,10 @@ import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { request, uniqueLocalpart, type MatrixResponse } from '../support/matrix-client.js';
+import { request } from '../support/matrix-client.js';
 import { PORT_OFFSETS } from '../support/ports.js';
 import { type OwnSynapse, startOwnSynapse, SYNAPSE_START_TIMEOUT_MS } from '../support/synapse.js';
+import { expectOk, registerOnHomeserver, shareAPublicRoom } from '../support/homeserver-users.js';
 
 /**
  * The Synapse harness (test/support/synapse.ts over deploy/local/synapse.sh) with the project's appservice
@@ -102,11 +103,6 @@ class TestAppservice {
   }
 }
 
-function expectOk<T>(response: MatrixResponse<T>, what: string): T {
-  expect(response.status, `${what}: ${JSON.stringify(response.body)}`).toBe(200);
-  return response.body;
-}
-
 describe('a Synapse of the test’s own with the appservice registered (test/support/synapse.ts)', () => {
   const stack = inject('stack');
   const appservice = new TestAppservice();
@@ -154,32 +150,10 @@ describe('a Synapse of the test’s own with the appservice registered (test/sup
   });
 
   it('sends the member events of a room (joins, a displayname change as a join) to the appservice with the hs_token', async () => {
-    const register = async (prefix: string) =>
-      expectOk(
-        await request<{ user_id: string; access_token: string }>('POST', '/_matrix/client/v3/register', {
-          baseUrl: hs().baseUrl,
-          body: { username: uniqueLocalpart(prefix), password: 'correct horse battery staple', auth: { type: 'm.login.dummy' } },
-        }),
-        `register ${prefix}`,
-      );
+    const register = (prefix: string) => registerOnHomeserver(hs().baseUrl, prefix);
     const alice = await register('alice');
     const bob = await register('bob');
-    const { room_id: roomId } = expectOk(
-      await request<{ room_id: string }>('POST', '/_matrix/client/v3/createRoom', {
-        baseUrl: hs().baseUrl,
-        token: alice.access_token,
-        body: { preset: 'public_chat' },
-      }),
-      'createRoom',
-    );
-    expectOk(
-      await request('POST', `/_matrix/client/v3/join/${encodeURIComponent(roomId)}`, {
-        baseUrl: hs().baseUrl,
-        token: bob.access_token,
-        body: {},
-      }),
-      'join',
-    );
+    const roomId = await shareAPublicRoom(hs().baseUrl, alice, bob);
     expectOk(
       await request('PUT', `/_matrix/client/v3/profile/${encodeURIComponent(alice.user_id)}/displayname`, {
         baseUrl: hs().baseUrl,
