@@ -198,6 +198,30 @@ describe('companion mode: membership edges from the homeserver through the Appli
     };
     expectOk(await transaction(`marker2-${now.toString(36)}`, { events: [marker2] }), 'second marker');
     await until('the second marker', async () => ((await membershipRow(roomId, marker))?.[1] === marker2.event_id ? true : undefined));
+
+    // Odd events of other types (nested 10,000 deep, a number beyond a double, NUL) and a member
+    // event holding NUL do not refuse the transaction (the homeserver would retry it for ever): the
+    // unstorable member event is skipped, the good one beside it applied.
+    const dave = '@dave:remote.example';
+    const daveJoin = { ...markerEvent, event_id: `$dave-${now.toString(36)}`, state_key: dave, sender: dave };
+    const nulMember = {
+      ...markerEvent,
+      event_id: `$nul-${now.toString(36)}`,
+      state_key: '@nul:remote.example',
+      content: { membership: 'join', displayname: 'a\u0000b' },
+    };
+    const odd = (content: string) =>
+      `{"type":"m.room.message","event_id":"$odd-${now.toString(36)}","room_id":${JSON.stringify(roomId)},"sender":${JSON.stringify(dave)},"origin_server_ts":${now},"content":${content}}`;
+    const raw = `{"events":[${odd(`${'['.repeat(10_000)}${']'.repeat(10_000)}`)},${odd('{"n":1e400,"body":"a\\u0000b"}')},${JSON.stringify(nulMember)},${JSON.stringify(daveJoin)}]}`;
+    const oddTransaction = await request('PUT', `/_matrix/app/v1/transactions/odd-${now.toString(36)}`, {
+      baseUrl: writer!.url,
+      token: hs().appservice.hsToken,
+      rawBody: raw,
+      headers: { 'Content-Type': 'application/json' },
+    });
+    expect(oddTransaction.status, JSON.stringify(oddTransaction.body)).toBe(200);
+    await until('dave’s edge', () => membershipRow(roomId, dave));
+    expect(await membershipRow(roomId, '@nul:remote.example')).toBeUndefined();
     expect((await membershipRow(roomId, carol))?.slice(0, 2)).toEqual(['join', carolRename.event_id]);
     expect(await displayname(carol)).toBe('Carol from afar');
 
