@@ -39,6 +39,14 @@ export const PORT_OFFSETS = {
   companionSync: { synapse: 218, syncApi: 219 },
   /** Companion mode's profile writes: a Synapse of the test's own, its appservice writer (where profile writes go), projector and sync API. */
   companionProfile: { synapse: 196, writer: 197, projector: 198, syncApi: 199 },
+  /** Companion bootstrap and verify (ops companion-bootstrap / companion-verify): a Synapse of the test's own, its appservice writer (started late), projector; syncApi reserved. */
+  companionBootstrap: { synapse: 104, writer: 105, projector: 106, syncApi: 107 },
+  /** Companion mode through the router (deploy/local/router.sh, MX_MODE=companion): a Synapse, the three services and the router of the test's own. */
+  companionRouter: { router: 110, synapse: 111, writer: 112, projector: 113, syncApi: 114 },
+  /** matrix-js-sdk clients through the companion router only: a Synapse, the three services and the router of the test's own. */
+  companionMatrixJsSdk: { router: 115, synapse: 116, writer: 117, projector: 118, syncApi: 119 },
+  /** Companion mode's logout: a Synapse of the test's own, the writer that forwards logouts, two companion sync APIs, a second writer and a projector. */
+  companionLogout: { synapse: 144, writer: 145, syncApiA: 146, syncApiB: 147, writerB: 148, projector: 149 },
 } as const;
 
 /** The README promises that tests listen on at most base + 240. */

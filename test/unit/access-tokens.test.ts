@@ -9,7 +9,7 @@ import {
   hashPassword,
   verifyPassword,
 } from '@mx/auth';
-import { accessTokenAck, accessTokenBarrier, accessTokenChannel, decodeAccessTokenChange } from '@mx/storage';
+import { accessTokenAck, accessTokenBarrier, accessTokenChannel, accessTokensOfUser, decodeAccessTokenChange } from '@mx/storage';
 
 describe('extractAccessToken', () => {
   it('prefers the Authorization header over the query parameter', () => {
@@ -138,6 +138,11 @@ describe('access-token deletion notifications', () => {
     expect(decodeAccessTokenChange(hash('a'))).toEqual({ kind: 'tokens', hashes: [hash('a')] });
     expect(decodeAccessTokenChange(`${hash('a')},${hash('0')}`)).toEqual({ kind: 'tokens', hashes: [hash('a'), hash('0')] });
     expect(decodeAccessTokenChange('*')).toEqual({ kind: 'all' });
+  });
+
+  it("name every token of a user (companion mode's /logout/all)", () => {
+    expect(decodeAccessTokenChange(accessTokensOfUser('@a:hs'))).toEqual({ kind: 'user', userId: '@a:hs' });
+    expect(decodeAccessTokenChange('user:')).toEqual({ kind: 'all' });
   });
 
   it('carry barriers and their acknowledgements, which forget nothing', () => {

@@ -95,6 +95,35 @@ describe('companion /sync: the homeserver resolves tokens', () => {
     expect(calls).toHaveLength(2);
   });
 
+  it('forgets what a logout on any replica announced: one token, every token of a user, or everything', async () => {
+    const whoami = (user: string) => json(200, { user_id: user, device_id: 'D' });
+    const { calls, fetchFake } = fakeHomeserver([
+      whoami('@a:hs'),
+      whoami('@a:hs'),
+      whoami('@b:hs'),
+      // after the deletions
+      whoami('@a:hs'),
+      whoami('@a:hs'),
+      whoami('@a:hs'),
+      whoami('@b:hs'),
+    ]);
+    const resolver = new HomeserverRequesterResolver({ ...options, fetch: fetchFake });
+    for (const token of ['a1', 'a2', 'b1']) await resolver.resolve(token);
+    expect(calls).toHaveLength(3);
+    resolver.forgetDeleted([accessTokenKey('a1')]);
+    await resolver.resolve('a1');
+    await resolver.resolve('a2');
+    expect(calls).toHaveLength(4); // a1 asked again, a2 still cached
+    resolver.forgetDeleted({ userId: '@a:hs' });
+    await resolver.resolve('a1');
+    await resolver.resolve('a2');
+    await resolver.resolve('b1');
+    expect(calls).toHaveLength(6); // both of @a's asked again, @b's still cached
+    resolver.forgetDeleted('all');
+    await resolver.resolve('b1');
+    expect(calls).toHaveLength(7);
+  });
+
   it('keys the cache by the SHA-256 of the token, never the token', () => {
     expect(accessTokenKey('tok')).toMatch(/^[0-9a-f]{64}$/);
     expect(accessTokenKey('tok')).not.toContain('tok');

@@ -184,6 +184,16 @@ describe('LongPollRegistry', () => {
     expect([a.poll.takeTokenDoubt(), b.poll.takeTokenDoubt()]).toEqual([true, true]);
   });
 
+  it('signals every long-poll of a user whose tokens all went (companion /logout/all), and no one else’s', async () => {
+    const registry = new LongPollRegistry();
+    const a1 = registry.park('@a:hs', 'aa');
+    const a2 = registry.park('@a:hs', 'ab');
+    const b = registry.park('@b:hs', 'bb');
+    registry.tokensDeleted({ userId: '@a:hs' });
+    await Promise.all([a1.poll.signalled(), a2.poll.signalled()]);
+    expect([a1.poll.takeTokenDoubt(), a2.poll.takeTokenDoubt(), b.poll.takeTokenDoubt()]).toEqual([true, true, false]);
+  });
+
   it('releases a user’s oldest long-poll beyond the per-user bound, and no one else’s', async () => {
     const released: string[] = [];
     const registry = new LongPollRegistry(2, (poll) => released.push(poll.tokenHash));

@@ -8,6 +8,7 @@ import { StorageModule } from '@mx/storage';
 import { AppserviceModule, companionMode } from './appservice/appservice.module.js';
 import { PushRulesController } from './account/push-rules.controller.js';
 import { WhoamiController } from './account/whoami.controller.js';
+import { CompanionLogoutController } from './companion/companion-logout.controller.js';
 import { COMPANION_PROFILE_PROVIDERS } from './companion/companion-profile.providers.js';
 import { CapabilitiesController } from './capabilities.controller.js';
 import { KafkaReadinessProbe } from './kafka-readiness.probe.js';
@@ -57,7 +58,8 @@ import { WRITER_DEFAULTS } from './writer.defaults.js';
   controllers: [
     RegistrationController,
     RegistrationTokenController,
-    LoginController,
+    // Companion mode: logout is the homeserver's, forwarded (login goes to the homeserver itself).
+    ...(companionMode() ? [CompanionLogoutController] : [LoginController]),
     WhoamiController,
     PushRulesController,
     ProfileController,

@@ -10,6 +10,7 @@ import {
   accessTokenChannel,
   accessTokenListenerPrefix,
   accessTokens,
+  accessTokensOfUser,
   Database,
   decodeAccessTokenChange,
   PostgresListener,
@@ -24,8 +25,14 @@ export const ACCESS_TOKEN_CACHE_ENTRIES = 50_000;
 /** How long a looked-up token is trusted without asking again, should a deletion's notification be lost. */
 export const ACCESS_TOKEN_CACHE_TTL_MS = 60_000;
 
-/** Hears of deleted tokens: their hex SHA-256 hashes, or `'all'` when any token may have gone. */
-export type TokenDeletionListener = (hashes: readonly string[] | 'all') => void;
+/**
+ * Deleted tokens: their hex SHA-256 hashes, `'all'` when any token may have gone, or every token
+ * of one user (companion mode's `/logout/all`).
+ */
+export type TokenDeletion = readonly string[] | 'all' | { readonly userId: string };
+
+/** Hears of deleted tokens. */
+export type TokenDeletionListener = (deletion: TokenDeletion) => void;
 
 /**
  * Issues and resolves access tokens (stored hashed in PostgreSQL). Resolved tokens are cached, so
@@ -66,6 +73,7 @@ export class AccessTokenService implements OnModuleInit, OnApplicationShutdown {
         if (change.kind === 'barrier') void this.acknowledge(change.id);
         else if (change.kind === 'ack') this.acknowledged(change.id);
         else if (change.kind === 'all') this.deleted('all');
+        else if (change.kind === 'user') this.deleted({ userId: change.userId });
         else this.deleted(change.hashes);
       },
       // Deletions may have been missed while not listening: anything may be gone.
@@ -128,12 +136,13 @@ export class AccessTokenService implements OnModuleInit, OnApplicationShutdown {
     return () => this.deletionListeners.delete(listener);
   }
 
-  private deleted(hashes: readonly string[] | 'all'): void {
-    if (hashes === 'all') this.cache.clear();
-    else this.cache.forget(hashes);
+  private deleted(deletion: TokenDeletion): void {
+    if (deletion === 'all') this.cache.clear();
+    else if ('userId' in deletion) this.cache.forgetDevices(deletion.userId);
+    else this.cache.forget(deletion);
     for (const listener of this.deletionListeners) {
       try {
-        listener(hashes);
+        listener(deletion);
       } catch (error) {
         this.logger.warn({ err: String(error) }, 'an access-token deletion listener failed');
       }
@@ -151,6 +160,18 @@ export class AccessTokenService implements OnModuleInit, OnApplicationShutdown {
    */
   forgetDevices(userId: string, deviceId?: string): void {
     this.cache.forgetDevices(userId, deviceId);
+  }
+
+  /**
+   * Companion mode: tells every process that tokens the homeserver issued are gone (one token's
+   * hex SHA-256, or every token of a user), then waits until all of them heard it (see
+   * awaitDeletionsHeard). The homeserver already refused them: this only makes every replica
+   * forget them at once and end the long-polls parked with them.
+   */
+  async announceDeleted(deletion: { readonly hashes: readonly string[] } | { readonly userId: string }): Promise<void> {
+    const payload = 'userId' in deletion ? accessTokensOfUser(deletion.userId) : deletion.hashes.join(',');
+    await accessTokens.announce(this.db, this.channel, payload);
+    await this.awaitDeletionsHeard();
   }
 
   /**

@@ -72,6 +72,17 @@ export class WhoamiCache {
   delete(key: string): void {
     this.entries.delete(key);
   }
+
+  /** Forgets every accepted answer naming `userId` (all of that user's tokens). */
+  deleteUser(userId: string): void {
+    for (const [key, entry] of this.entries) {
+      if (entry.answer.kind === 'accepted' && entry.answer.requester.userId === userId) this.entries.delete(key);
+    }
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
 }
 
 /** Only refusals of the token itself are remembered; a 5xx or 429 of the homeserver is not an answer about the token. */
@@ -127,6 +138,16 @@ export class HomeserverRequesterResolver implements RequesterResolver {
   /** Forgets a token (its holder logged out, or the homeserver refused it later). */
   forget(token: string): void {
     this.cache.delete(accessTokenKey(token));
+  }
+
+  /**
+   * Forgets what a deletion announced on any replica names: tokens by their hex SHA-256, every
+   * token of a user, or everything (`'all'`: deletions may have been missed).
+   */
+  forgetDeleted(deletion: readonly string[] | 'all' | { readonly userId: string }): void {
+    if (deletion === 'all') this.cache.clear();
+    else if ('userId' in deletion) this.cache.deleteUser(deletion.userId);
+    else for (const hash of deletion) this.cache.delete(hash);
   }
 
   private async ask(token: string): Promise<WhoamiAnswer> {

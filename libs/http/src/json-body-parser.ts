@@ -5,12 +5,24 @@ import { findUnstorableJson, MatrixErrors } from '@mx/matrix';
 const APPSERVICE_PREFIX = '/_matrix/app/';
 
 /**
+ * The body limit of the Application Service API's routes. Synapse puts up to 100 room events
+ * (64 KiB each at most), 100 ephemeral events and 100 to-device messages in one transaction, so
+ * the client API's limit (MX_HTTP_BODY_LIMIT_BYTES) could refuse a valid one, which Synapse would
+ * retry for ever. Only the homeserver reaches these routes (never exposed through the router).
+ */
+export const APPSERVICE_BODY_LIMIT_BYTES = 16 * 1024 * 1024;
+
+/**
  * Matrix bodies are JSON whatever the Content-Type says. Replaces every Fastify parser with one
  * that parses any body as JSON and answers M_NOT_JSON when it is not, and M_BAD_JSON when it holds
  * something the projection could never store (NUL, unpaired surrogates, numbers beyond a double,
  * hostile nesting): such a value is refused here, at every endpoint, before it can reach the log.
  */
 export function installJsonBodyParser(fastify: FastifyInstance, bodyLimit: number): void {
+  // A route's own limit wins over the parser's (set before the routes are registered).
+  fastify.addHook('onRoute', (route) => {
+    if (route.url.startsWith(APPSERVICE_PREFIX)) route.bodyLimit = Math.max(bodyLimit, APPSERVICE_BODY_LIMIT_BYTES);
+  });
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (request, body, done) => {
     const buffer = body as Buffer;

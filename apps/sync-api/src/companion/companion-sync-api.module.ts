@@ -15,7 +15,6 @@ import { SYNC_API_DEFAULTS } from '../sync-api.defaults.js';
 import { CompanionSyncController } from './companion-sync.controller.js';
 import { CompanionSyncService } from './companion-sync.service.js';
 import { CompanionVersionsController } from './companion-versions.controller.js';
-import { HomeserverClient } from './homeserver-client.js';
 
 /**
  * The sync API in companion mode (MX_MODE=companion): `/sync` and `/versions` in front of the
@@ -39,7 +38,6 @@ import { HomeserverClient } from './homeserver-client.js';
     VisibilityReader,
     FilterStore,
     SyncService,
-    HomeserverClient,
     ...COMPANION_AUTH_PROVIDERS,
     CompanionSyncService,
   ],

@@ -1,13 +1,21 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
 import { REQUESTER_RESOLVER, type Requester, type RequesterResolver, HomeserverRequesterResolver } from '@mx/auth';
-import { decodeCompanionSyncToken, type CompanionSyncToken } from '@mx/companion';
+import {
+  decodeCompanionSyncToken,
+  HomeserverClient,
+  homeserverError,
+  HomeserverRequestCancelled,
+  type CompanionSyncToken,
+  type HomeserverAnswer,
+} from '@mx/companion';
 import { APP_CONFIG, type AppConfig } from '@mx/config';
 import { MatrixErrors } from '@mx/matrix';
 import { MalformedSyncTokenError, type SyncFilter, type SyncPositions } from '@mx/sync';
+import type { ParkedLongPoll } from '../sync/long-poll-registry.js';
+import { LongPolls } from '../sync/long-polls.js';
 import { SyncService, type CompanionUsersResult, type Syncer } from '../sync/sync.service.js';
 import { homeserverRooms, homeserverSyncQuery, mergeCompanionSync, projectOnlySync } from './companion-sync-response.js';
-import { HomeserverClient, homeserverError, HomeserverRequestCancelled, type HomeserverAnswer } from './homeserver-client.js';
 
 function single(value: unknown, name: string): string | undefined {
   if (value === undefined) return undefined;
@@ -18,7 +26,11 @@ function single(value: unknown, name: string): string | undefined {
 type Outcome =
   | { readonly kind: 'homeserver'; readonly answer: HomeserverAnswer }
   | { readonly kind: 'homeserverFailed'; readonly error: unknown }
-  | { readonly kind: 'project'; readonly result: CompanionUsersResult };
+  | { readonly kind: 'project'; readonly result: CompanionUsersResult }
+  /** The token was logged out (through any replica) while the request waited: the homeserver's refusal. */
+  | { readonly kind: 'tokenRefused'; readonly error: unknown }
+  /** A newer long-poll of the same user took this one's place: answer with nothing new. */
+  | { readonly kind: 'released' };
 
 /**
  * `/sync` in companion mode: the homeserver's `/sync` (forwarded with the client's token, filter
@@ -26,13 +38,15 @@ type Outcome =
  * standalone mode builds it. A long-poll waits on both sides and answers with whichever has
  * something first, cancelling the other. The homeserver down or slow: a Matrix error within the
  * client's timeout plus MX_UPSTREAM_TIMEOUT_MS. The projection down: the homeserver's answer
- * without a users section, the project's part of the token unchanged.
+ * without a users section, the project's part of the token unchanged. A long-poll whose token is
+ * logged out through the project (on any replica) ends at once with the homeserver's 401.
  */
 @Injectable()
 export class CompanionSyncService {
   constructor(
     private readonly homeserver: HomeserverClient,
     private readonly syncs: SyncService,
+    private readonly longPolls: LongPolls,
     @Inject(REQUESTER_RESOLVER) private readonly resolver: RequesterResolver,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly logger: PinoLogger,
@@ -78,6 +92,8 @@ export class CompanionSyncService {
     };
     closed.addEventListener('abort', onClose, { once: true });
     if (closed.aborted) onClose();
+    // Registered for logouts heard from any replica (and bounded per user, as in standalone mode).
+    const parked = this.longPolls.park(requester.userId, tokenHash);
     try {
       const homeserver: Promise<Outcome> = this.homeserver
         .get('/_matrix/client/v3/sync', {
@@ -90,7 +106,7 @@ export class CompanionSyncService {
           (answer) => ({ kind: 'homeserver', answer }),
           (error: unknown) => ({ kind: 'homeserverFailed', error }),
         );
-      const contenders: Promise<Outcome>[] = [homeserver];
+      const contenders: Promise<Outcome>[] = [homeserver, this.watchToken(token, parked.poll, since !== undefined, stopWaiting.signal)];
       // A long-poll from a position of ours: the projection may have news before the homeserver does.
       if (projectionUp && since !== undefined && positions !== undefined && !fullState && (timeoutMs ?? 0) > 0) {
         contenders.push(
@@ -107,6 +123,18 @@ export class CompanionSyncService {
       if (outcome.kind === 'project') {
         cancelHomeserver.abort();
         return projectOnlySync(since!.homeserver, outcome.result.positions, outcome.result.users, this.syncs.usersSectionName);
+      }
+      if (outcome.kind === 'tokenRefused') {
+        cancelHomeserver.abort();
+        this.longPolls.tokenDeleted();
+        throw outcome.error;
+      }
+      if (outcome.kind === 'released') {
+        cancelHomeserver.abort();
+        // Nothing new from either side: the client's own position again.
+        return positions === undefined
+          ? { next_batch: since!.homeserver }
+          : projectOnlySync(since!.homeserver, positions, new Map(), this.syncs.usersSectionName);
       }
       stopWaiting.abort();
       if (outcome.kind === 'homeserverFailed') {
@@ -132,7 +160,37 @@ export class CompanionSyncService {
     } finally {
       closed.removeEventListener('abort', onClose);
       stopWaiting.abort();
+      parked.leave();
     }
+  }
+
+  /**
+   * Settles when the request must end for its token: a deletion was heard (a logout through any
+   * replica, or a reconnect of the listener) and the homeserver now refuses the token; or a newer
+   * long-poll of the user released this one (only when there is a `since` to answer from).
+   * Never settles otherwise.
+   */
+  private async watchToken(token: string, poll: ParkedLongPoll, canAnswerEmpty: boolean, stop: AbortSignal): Promise<Outcome> {
+    const stopped = new Promise<void>((resolve) =>
+      stop.aborted ? resolve() : stop.addEventListener('abort', () => resolve(), { once: true }),
+    );
+    const isStopped = () => stop.aborted;
+    while (!isStopped()) {
+      await Promise.race([poll.signalled(), stopped]);
+      if (isStopped()) break;
+      if (poll.takeTokenDoubt()) {
+        try {
+          await this.resolver.resolve(token);
+        } catch (error) {
+          return { kind: 'tokenRefused', error };
+        }
+      }
+      if (poll.released) {
+        if (canAnswerEmpty) return { kind: 'released' };
+        break;
+      }
+    }
+    return new Promise<never>(() => undefined);
   }
 
   private since(text: string | undefined): CompanionSyncToken | undefined {

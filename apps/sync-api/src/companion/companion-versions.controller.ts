@@ -2,7 +2,7 @@ import { Controller, Get, Inject } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '@mx/config';
 import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { companionVersions } from './companion-sync-response.js';
-import { HomeserverClient, homeserverError } from './homeserver-client.js';
+import { HomeserverClient, homeserverError } from '@mx/companion';
 
 /** `GET /_matrix/client/versions` in companion mode: the homeserver's, plus the project's MSC4429 flags. */
 @ApiTags('server')

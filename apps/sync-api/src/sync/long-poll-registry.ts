@@ -85,13 +85,20 @@ export class LongPollRegistry {
     return { poll, leave: () => this.remove(poll) };
   }
 
-  /** Tokens were deleted (`'all'`: any may have been): their long-polls must check theirs. */
-  tokensDeleted(hashes: readonly string[] | 'all'): void {
-    if (hashes === 'all') {
+  /**
+   * Tokens were deleted (`'all'`: any may have been; `{userId}`: every token of that user): their
+   * long-polls must check theirs.
+   */
+  tokensDeleted(deletion: readonly string[] | 'all' | { readonly userId: string }): void {
+    if (deletion === 'all') {
       for (const polls of this.byToken.values()) for (const poll of polls) poll.doubtToken();
       return;
     }
-    for (const hash of hashes) for (const poll of this.byToken.get(hash) ?? []) poll.doubtToken();
+    if ('userId' in deletion) {
+      for (const poll of this.byUser.get(deletion.userId) ?? []) poll.doubtToken();
+      return;
+    }
+    for (const hash of deletion) for (const poll of this.byToken.get(hash) ?? []) poll.doubtToken();
   }
 
   private remove(poll: ParkedLongPoll): void {

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { HomeserverClient, homeserverError } from '@mx/companion';
 import { APP_CONFIG, type AppConfig } from '@mx/config';
-import { MatrixError } from '@mx/matrix';
 
 /**
  * Companion mode: profile changes written to the homeserver (still the source of truth for its
@@ -11,15 +11,13 @@ import { MatrixError } from '@mx/matrix';
  */
 @Injectable()
 export class HomeserverProfileWriter {
-  private readonly baseUrl: string;
-  private readonly timeoutMs: number;
   private readonly asToken: string;
 
-  constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    if (!config.upstream) throw new Error('Companion mode needs MX_UPSTREAM_URL');
+  constructor(
+    private readonly homeserver: HomeserverClient,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
     if (!config.appservice) throw new Error('Companion mode needs MX_APPSERVICE_AS_TOKEN');
-    this.baseUrl = config.upstream.url;
-    this.timeoutMs = config.upstream.timeoutMs;
     this.asToken = config.appservice.asToken;
   }
 
@@ -32,40 +30,12 @@ export class HomeserverProfileWriter {
   }
 
   private async send(method: 'PUT' | 'DELETE', userId: string, field: string, body: unknown): Promise<void> {
-    const url = `${this.baseUrl}/_matrix/client/v3/profile/${encodeURIComponent(userId)}/${encodeURIComponent(field)}?${new URLSearchParams({ user_id: userId }).toString()}`;
-    let response: Response;
-    try {
-      response = await fetch(url, {
-        method,
-        headers: { authorization: `Bearer ${this.asToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-    } catch (error) {
-      if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
-        throw new MatrixError(504, 'M_UNKNOWN', 'The homeserver did not answer in time');
-      }
-      throw new MatrixError(502, 'M_UNKNOWN', 'The homeserver cannot be reached');
-    }
-    let parsed: unknown;
-    try {
-      parsed = await response.json();
-    } catch {
-      parsed = undefined;
-    }
-    if (response.status >= 200 && response.status < 300) return;
-    const object = parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
-    const { errcode, error, ...extra } = object;
-    if (typeof errcode !== 'string') throw new MatrixError(502, 'M_UNKNOWN', `The homeserver answered ${response.status}`);
-    const headers: Record<string, string> = {};
-    const retryAfter = response.headers.get('retry-after');
-    if (retryAfter !== null) headers['Retry-After'] = retryAfter;
-    throw new MatrixError(
-      response.status,
-      errcode,
-      typeof error === 'string' ? error : 'The homeserver refused the change',
-      extra,
-      headers,
+    const answer = await this.homeserver.request(
+      method,
+      `/_matrix/client/v3/profile/${encodeURIComponent(userId)}/${encodeURIComponent(field)}`,
+      { token: this.asToken, query: new URLSearchParams({ user_id: userId }), body },
     );
+    if (answer.status >= 200 && answer.status < 300) return;
+    throw homeserverError(answer, 'The homeserver refused the change');
   }
 }
