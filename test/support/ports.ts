@@ -47,6 +47,8 @@ export const PORT_OFFSETS = {
   companionMatrixJsSdk: { router: 115, synapse: 116, writer: 117, projector: 118, syncApi: 119 },
   /** Companion mode's logout: a Synapse of the test's own, the writer that forwards logouts, two companion sync APIs, a second writer and a projector. */
   companionLogout: { synapse: 144, writer: 145, syncApiA: 146, syncApiB: 147, writerB: 148, projector: 149 },
+  /** Companion mode's outages: a Synapse and a Kafka broker of the test's own (both stopped and started), and the three services. */
+  companionOutages: { synapse: 124, writer: 125, projector: 126, syncApi: 127, kafka: 128, kafkaController: 129 },
 } as const;
 
 /** The README promises that tests listen on at most base + 240. */

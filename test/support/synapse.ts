@@ -57,6 +57,10 @@ export interface OwnSynapse {
   readonly timings: { readonly setupMs: number; readonly startMs: number; readonly adminMs: number };
   /** Stops Synapse and drops its database. */
   stop(): Promise<void>;
+  /** Stops Synapse, keeping its database (an outage); `resume` starts it again. */
+  pause(): Promise<void>;
+  /** Starts a paused Synapse again; resolves once it answers /versions. */
+  resume(): Promise<void>;
 }
 
 export async function startOwnSynapse(options: OwnSynapseOptions): Promise<OwnSynapse> {
@@ -142,6 +146,12 @@ export async function startOwnSynapse(options: OwnSynapseOptions): Promise<OwnSy
       admin: { userId: adminUserId, accessToken: session.access_token, password },
       timings: { setupMs, startMs, adminMs },
       stop,
+      pause: async () => {
+        await synapse('stop');
+      },
+      resume: async () => {
+        await synapse('start');
+      },
     };
   } catch (error) {
     await stop().catch(() => undefined);

@@ -53,6 +53,11 @@ export class EventLogWriter implements OnApplicationBootstrap {
     if (rejection) throw rejectionError(rejection);
   }
 
+  /** Appends the records and resolves once the broker acknowledged them (not waiting for the projection). */
+  appendAcknowledged(topic: string, records: readonly LogRecord[]): Promise<LogPosition[]> {
+    return this.append(topic, records);
+  }
+
   private async append(topic: string, records: readonly LogRecord[]): Promise<LogPosition[]> {
     try {
       return await this.producer.append(topic, records);

@@ -57,6 +57,8 @@ export interface AppConfig {
   };
   /** Companion mode: the appservice registration's tokens (hs_token: the homeserver's to us; as_token: ours to it). */
   readonly appservice?: { readonly hsToken: string; readonly asToken: string };
+  /** Companion mode: a homeserver admin's access token, for the operator commands that read the admin API (MX_UPSTREAM_ADMIN_TOKEN). */
+  readonly upstreamAdminToken?: string;
 }
 
 /** `standalone`: the project is the homeserver; `companion`: it serves MSC4429 in front of an existing homeserver. */

@@ -339,4 +339,10 @@ export class EnvironmentVariables {
   @IsString()
   @MinLength(16)
   MX_APPSERVICE_AS_TOKEN?: string;
+
+  /** companion mode: a homeserver admin's access token, for `ops companion-bootstrap` / `companion-verify` (Synapse admin API; `--admin-token` overrides it) */
+  @IsOptional()
+  @IsString()
+  @MinLength(8)
+  MX_UPSTREAM_ADMIN_TOKEN?: string;
 }

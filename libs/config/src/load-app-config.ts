@@ -126,6 +126,7 @@ export function toAppConfig(env: EnvironmentVariables, defaults: ServiceDefaults
     ...(env.MX_MODE === 'companion' && env.MX_APPSERVICE_HS_TOKEN !== undefined && env.MX_APPSERVICE_AS_TOKEN !== undefined
       ? { appservice: { hsToken: env.MX_APPSERVICE_HS_TOKEN, asToken: env.MX_APPSERVICE_AS_TOKEN } }
       : {}),
+    ...(env.MX_UPSTREAM_ADMIN_TOKEN === undefined ? {} : { upstreamAdminToken: env.MX_UPSTREAM_ADMIN_TOKEN }),
   };
 }
 

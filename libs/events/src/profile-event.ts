@@ -1,3 +1,4 @@
+import { checkProfileKey } from '@mx/matrix';
 import { decodeRecord } from './parse-record.js';
 import { UndecodableEventError } from './undecodable-event.error.js';
 
@@ -14,6 +15,10 @@ import { UndecodableEventError } from './undecodable-event.error.js';
  * observed from the homeserver carried (null: cleared); it applies only when newer (by `ts`) than
  * the stored value, so a replayed old member event never takes effect again. Only the profile
  * projector reads the profile topic through decodeProfileTopicEvent, which knows it.
+ * Without `event_id` / `room_id` it is a value read from the homeserver's `GET /profile` (the
+ * companion bootstrap and `companion-verify --repair`, @mx/companion bootstrap/): any profile key,
+ * any JSON value (null: cleared), the same "only when newer by `ts`" rule:
+ *   {"v":1,"id":"bootstrap:<hash>","type":"profile.field.observed","user_id":"@a:b","field":"m.status","value":{...},"ts":0}
  * Readers must keep decoding every version ever written: topics are replayed into fresh projections.
  */
 export const PROFILE_EVENT_VERSION = 1;
@@ -65,17 +70,19 @@ function decodeProfileEventFields(event: Readonly<Record<string, unknown>>): Pro
 
 export interface ProfileFieldObserved {
   readonly v: 1;
-  /** `<event_id>/<field>`: unique per member event and field. */
+  /** `<event_id>/<field>`: unique per member event and field (a profile read: the reader's own id). */
   readonly id: string;
   readonly type: 'profile.field.observed';
   readonly user_id: string;
-  readonly field: 'displayname' | 'avatar_url';
-  /** The content's value; null clears the field. */
-  readonly value: string | null;
-  /** The member event's origin_server_ts. */
+  /** `displayname` / `avatar_url` from a member event; any profile key from a profile read. */
+  readonly field: string;
+  /** The content's value (a string from a member event); null clears the field. */
+  readonly value: unknown;
+  /** The member event's origin_server_ts (a profile read: the reader's ordering stamp). */
   readonly ts: number;
-  readonly event_id: string;
-  readonly room_id: string;
+  /** The member event and its room; both absent for a value read from the homeserver's GET /profile. */
+  readonly event_id?: string;
+  readonly room_id?: string;
 }
 
 /** Everything the profile topic carries. */
@@ -90,6 +97,7 @@ export function decodeProfileTopicEvent(bytes: Buffer | null): ProfileTopicEvent
     if (event['type'] !== 'profile.field.observed') return decodeProfileEventFields(event);
     const { v, id, user_id: userId, field, value, ts, event_id: eventId, room_id: roomId } = event;
     if (v !== PROFILE_EVENT_VERSION) throw new UndecodableEventError(`unknown profile event version ${JSON.stringify(v)}`);
+    if (eventId === undefined && roomId === undefined) return decodeProfileRead(event);
     if (typeof id !== 'string' || typeof userId !== 'string' || typeof eventId !== 'string' || typeof roomId !== 'string') {
       throw new UndecodableEventError('profile.field.observed lacks id, user_id, event_id or room_id');
     }
@@ -99,4 +107,16 @@ export function decodeProfileTopicEvent(bytes: Buffer | null): ProfileTopicEvent
     if (typeof ts !== 'number' || !Number.isSafeInteger(ts)) throw new UndecodableEventError('profile.field.observed lacks ts');
     return { v: 1, id, type: 'profile.field.observed', user_id: userId, field, value, ts, event_id: eventId, room_id: roomId };
   });
+}
+
+/** A `profile.field.observed` without a member event: a value read from the homeserver's GET /profile (any profile key and JSON value). */
+function decodeProfileRead(event: Readonly<Record<string, unknown>>): ProfileFieldObserved {
+  const { id, user_id: userId, field, ts } = event;
+  if (typeof id !== 'string' || typeof userId !== 'string' || typeof field !== 'string') {
+    throw new UndecodableEventError('profile.field.observed lacks id, user_id or field');
+  }
+  if (checkProfileKey(field) !== null) throw new UndecodableEventError('profile.field.observed names no valid profile key');
+  if (!Object.hasOwn(event, 'value')) throw new UndecodableEventError('profile.field.observed without value');
+  if (typeof ts !== 'number' || !Number.isSafeInteger(ts)) throw new UndecodableEventError('profile.field.observed lacks ts');
+  return { v: 1, id, type: 'profile.field.observed', user_id: userId, field, value: event['value'], ts };
 }

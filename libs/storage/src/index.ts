@@ -30,3 +30,5 @@ export * as roomEvents from './tables/room-events.js';
 export * as roomState from './tables/room-state.js';
 export * as rooms from './tables/rooms.js';
 export * as uiaSessions from './tables/uia-sessions.js';
+export * as companionBootstrapProgress from './tables/companion-bootstrap-progress.js';
+export * as companionProfileRepairs from './tables/companion-profile-repairs.js';

@@ -3,9 +3,10 @@ import { randomUUID } from 'node:crypto';
 import { PinoLogger } from 'nestjs-pino';
 import { APP_CONFIG, type AppConfig } from '@mx/config';
 import { encodeProfileEvent, type ProfileEvent } from '@mx/events';
-import { AVATAR_URL, DISPLAYNAME, MatrixErrors } from '@mx/matrix';
+import { AVATAR_URL, DISPLAYNAME, MatrixError, MatrixErrors } from '@mx/matrix';
 import { ProfileSize } from '@mx/profile';
 import { HomeserverProfileWriter } from '../companion/homeserver-profile-writer.js';
+import { ProfileRepairs } from '../companion/profile-repairs.js';
 import { EventLogWriter } from '../event-log-writer.js';
 import { MemberProfileSync } from '../rooms/member-profile-sync.js';
 import { ProfileReader } from './profile-reader.js';
@@ -18,7 +19,9 @@ import { ProfileReader } from './profile-reader.js';
  *
  * Companion mode (a HomeserverProfileWriter is provided): the homeserver gets the change first; its
  * refusal is the answer and nothing is appended. The homeserver sends the member events itself
- * (they come back through the Application Service API), so nothing is propagated here.
+ * (they come back through the Application Service API), so nothing is propagated here. The write
+ * is marked for repair before it reaches the homeserver and cleared once the log took it: should
+ * the log fail, ProfileRepairs appends the homeserver's value within seconds.
  */
 @Injectable()
 export class ProfileCommandService {
@@ -29,6 +32,7 @@ export class ProfileCommandService {
     private readonly memberProfiles: MemberProfileSync,
     private readonly logger: PinoLogger,
     @Optional() private readonly homeserver?: HomeserverProfileWriter,
+    @Optional() private readonly repairs?: ProfileRepairs,
   ) {
     this.logger.setContext(ProfileCommandService.name);
   }
@@ -38,15 +42,56 @@ export class ProfileCommandService {
     if (size.bytesWith(field, value) > this.config.profile.maxBytes) {
       throw MatrixErrors.profileTooLarge(`The profile would exceed ${this.config.profile.maxBytes} bytes`);
     }
-    if (this.homeserver) await this.homeserver.setField(userId, field, value);
-    await this.publish({ v: 1, id: randomUUID(), type: 'profile.field.set', user_id: userId, field, value, ts: Date.now() });
+    const homeserver = this.homeserver;
+    if (!homeserver) {
+      await this.publish({ v: 1, id: randomUUID(), type: 'profile.field.set', user_id: userId, field, value, ts: Date.now() });
+      return;
+    }
+    await this.throughHomeserver(userId, field, async () => {
+      await homeserver.setField(userId, field, value);
+      return { v: 1, id: randomUUID(), type: 'profile.field.set', user_id: userId, field, value, ts: Date.now() };
+    });
   }
 
   async deleteField(userId: string, field: string): Promise<void> {
-    // Companion mode: the homeserver may hold the field even when the projection does not.
-    if (this.homeserver) await this.homeserver.deleteField(userId, field);
-    if (!(await this.reader.profile(userId)).has(field)) return;
-    await this.publish({ v: 1, id: randomUUID(), type: 'profile.field.deleted', user_id: userId, field, ts: Date.now() });
+    const homeserver = this.homeserver;
+    if (!homeserver) {
+      if (!(await this.reader.profile(userId)).has(field)) return;
+      await this.publish({ v: 1, id: randomUUID(), type: 'profile.field.deleted', user_id: userId, field, ts: Date.now() });
+      return;
+    }
+    await this.throughHomeserver(userId, field, async () => {
+      // The homeserver may hold the field even when the projection does not.
+      await homeserver.deleteField(userId, field);
+      if (!(await this.reader.profile(userId)).has(field)) return undefined;
+      return { v: 1, id: randomUUID(), type: 'profile.field.deleted', user_id: userId, field, ts: Date.now() };
+    });
+  }
+
+  /**
+   * Companion mode: `write` changes the homeserver and says what to append (nothing: undefined),
+   * with the (user, field) marked for repair from before the homeserver is touched until the log
+   * took the change. A homeserver refusal clears the mark; a log failure brings the repair forward.
+   */
+  private async throughHomeserver(userId: string, field: string, write: () => Promise<ProfileEvent | undefined>): Promise<void> {
+    const repairs = this.repairs;
+    if (!repairs) throw new Error('companion mode without ProfileRepairs');
+    const writeId = await repairs.beforeHomeserverWrite(userId, field);
+    let event: ProfileEvent | undefined;
+    try {
+      event = await write();
+    } catch (error) {
+      // The homeserver refused (or never got) the change; should it have stored it after all, the mark repairs it.
+      if (error instanceof MatrixError && error.status < 500) await repairs.settled(userId, field, writeId);
+      throw error;
+    }
+    try {
+      if (event) await this.publish(event);
+    } catch (error) {
+      if (!(error instanceof MatrixError && error.status < 500)) await repairs.failed(userId, field, writeId);
+      throw error;
+    }
+    await repairs.settled(userId, field, writeId);
   }
 
   private async publish(event: ProfileEvent): Promise<void> {
@@ -56,11 +101,9 @@ export class ProfileCommandService {
       ]);
     } catch (error) {
       if (this.homeserver) {
-        // The homeserver holds the change, the log may not: the projection differs until the field is
-        // written again (issue 14's verify command, not built yet, is to repair this).
         this.logger.error(
           { userId: event.user_id, field: event.field, eventType: event.type, eventId: event.id, err: error },
-          'Profile change stored at the homeserver but not acknowledged by the log; the projection may differ until the field is written again',
+          'Profile change stored at the homeserver but not acknowledged by the log; it is repaired from the homeserver shortly',
         );
       }
       throw error;

@@ -5,6 +5,8 @@ import { FiltersAndMemberHistory1764241200000 } from './1764241200000-filters-an
 import { DeadLetters1764244800000 } from './1764244800000-dead-letters.js';
 import { AccessTokenInvalidation1764248400000 } from './1764248400000-access-token-invalidation.js';
 import { ObservedMemberships1764252000000 } from './1764252000000-observed-memberships.js';
+import { CompanionBootstrapProgress1764255600000 } from './1764255600000-companion-bootstrap-progress.js';
+import { CompanionProfileRepairs1764259200000 } from './1764259200000-companion-profile-repairs.js';
 
 /** Every migration, oldest first. Never edit one that has shipped: add a new one. */
 export const MIGRATIONS = [
@@ -15,4 +17,6 @@ export const MIGRATIONS = [
   DeadLetters1764244800000,
   AccessTokenInvalidation1764248400000,
   ObservedMemberships1764252000000,
+  CompanionBootstrapProgress1764255600000,
+  CompanionProfileRepairs1764259200000,
 ];

@@ -107,3 +107,32 @@ async function upsert(sql: Sql, partition: number, changes: readonly LatestField
     ],
   );
 }
+
+/** One stored (user, field): its value (null when removed), whether set, and the `updated_ts` it is ordered by. */
+export interface StoredField {
+  readonly userId: string;
+  readonly field: string;
+  readonly isSet: boolean;
+  readonly value: unknown;
+  readonly updatedTs: number;
+}
+
+/**
+ * Companion mode (`ops companion-verify`): every stored (user, field) of `userIds`, removed ones
+ * included, with the `updated_ts` the observed-value rule compares against.
+ */
+export async function storedFieldsOf(sql: Sql, userIds: readonly string[]): Promise<StoredField[]> {
+  if (userIds.length === 0) return [];
+  const found = await rows<{ user_id: string; field: string; value: unknown; is_set: boolean; updated_ts: string }>(
+    sql,
+    'SELECT user_id, field, value, is_set, updated_ts FROM profile_fields WHERE user_id = ANY($1)',
+    [userIds],
+  );
+  return found.map((row) => ({
+    userId: row.user_id,
+    field: row.field,
+    isSet: row.is_set,
+    value: row.is_set ? row.value : null,
+    updatedTs: Number(row.updated_ts),
+  }));
+}
