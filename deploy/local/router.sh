@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Local HTTP router: our own nginx master in front of writer and sync-api
-# (routing map: deploy/local/nginx/nginx.conf.template).
+# (routing map: deploy/local/nginx/nginx.conf.template; with MX_MODE=companion
+# deploy/local/nginx/companion.conf.template, in front of the homeserver too).
 #
 #   deploy/local/router.sh start    install Debian nginx if needed, render config, start
 #                                   (or reload when already running)
@@ -12,14 +13,34 @@
 #      MX_ROUTER_ERROR_LOG_LEVEL (crit), MX_LOCAL_DIR,
 #      MX_SYNC_MAX_TIMEOUT_MS (the services' /sync cap: the environment, else
 #      deploy/local/local.env, else the services' default 120000),
-#      MX_ROUTER_TIMEOUT_MARGIN_S (30): nginx's proxy timeouts are the cap plus this margin.
+#      MX_ROUTER_TIMEOUT_MARGIN_S (30): nginx's proxy timeouts are the cap plus this margin,
+#      MX_MODE (standalone | companion, as the services), MX_UPSTREAM_URL (companion mode: the
+#      homeserver, http://HOST:PORT, where everything the project does not serve goes).
 # State: $MX_LOCAL_DIR/nginx/{nginx.conf,nginx.pid,logs/,temp/}
 set -euo pipefail
 MX_TAG=router
 # shellcheck source=deploy/local/_common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/_common.sh"
 
-TEMPLATE="$MX_ROOT/deploy/local/nginx/nginx.conf.template"
+MODE="${MX_MODE:-standalone}"
+
+# Sets TEMPLATE (and HOMESERVER in companion mode) from MX_MODE; only rendering needs them, so
+# stop and status work whatever the mode variables say.
+choose_template() {
+  HOMESERVER=none
+  case $MODE in
+    standalone) TEMPLATE="$MX_ROOT/deploy/local/nginx/nginx.conf.template" ;;
+    companion)
+      TEMPLATE="$MX_ROOT/deploy/local/nginx/companion.conf.template"
+      # nginx's upstream takes host:port: the homeserver's URL without a path (plain HTTP, as locally).
+      [[ ${MX_UPSTREAM_URL:-} =~ ^http://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:([0-9]+))?/?$ ]] ||
+        die "MX_MODE=companion needs MX_UPSTREAM_URL=http://HOST[:PORT] (the homeserver; got '${MX_UPSTREAM_URL:-}')"
+      HOMESERVER="${BASH_REMATCH[1]}:${BASH_REMATCH[3]:-80}"
+      ;;
+    *) die "MX_MODE must be standalone or companion (got '$MODE')" ;;
+  esac
+}
+
 PREFIX="$MX_LOCAL_DIR/nginx"
 CONF="$PREFIX/nginx.conf"
 PIDFILE="$PREFIX/nginx.pid"
@@ -82,6 +103,7 @@ proxy_timeout_s() {
 
 render() {
   local proxy_timeout
+  choose_template
   proxy_timeout="$(proxy_timeout_s)"
   mkdir -p "$PREFIX/logs" "$PREFIX/temp"
   sed -e "s|@@PREFIX@@|$PREFIX|g" \
@@ -89,6 +111,7 @@ render() {
       -e "s|@@ROUTER_PORT@@|$ROUTER_PORT|g" \
       -e "s|@@WRITER_PORT@@|$WRITER_PORT|g" \
       -e "s|@@SYNC_API_PORT@@|$SYNC_API_PORT|g" \
+      -e "s|@@HOMESERVER@@|$HOMESERVER|g" \
       -e "s|@@ERROR_LOG_LEVEL@@|$LEVEL|g" \
       -e "s|@@NOFILE@@|$NOFILE|g" "$TEMPLATE" >"$CONF.new"
   ! grep -v '^ *#' "$CONF.new" | grep -q '@@[A-Z_]*@@' || die "unrendered placeholder in $TEMPLATE"
@@ -107,7 +130,7 @@ cmd_start() {
   render
   if pid="$(running_pid)"; then
     "$NGINX" -p "$PREFIX" -e "$ERRLOG" -c "$CONF" -s reload
-    say "already running (pid $pid), config reloaded; 127.0.0.1:$ROUTER_PORT"
+    say "already running (pid $pid), config reloaded ($MODE); 127.0.0.1:$ROUTER_PORT"
     return 0
   fi
   rm -f "$PIDFILE"
@@ -117,10 +140,12 @@ cmd_start() {
     die "nginx failed to start"
   fi
   local _
-  for _ in $(seq 50); do tcp_open "$ROUTER_PORT" && break; sleep 0.1; done
+  # The listening socket is open before nginx daemonizes and writes its pid file (and names itself
+  # "nginx: master"): wait for both, or a loaded machine reads the pid file too early.
+  for _ in $(seq 50); do tcp_open "$ROUTER_PORT" && running_pid >/dev/null && break; sleep 0.1; done
   pid="$(running_pid)" || die "nginx did not stay up (see $ERRLOG)"
   tcp_open "$ROUTER_PORT" || { term_then_kill "$pid" 5 nginx; die "nginx not listening on $ROUTER_PORT"; }
-  say "listening on 127.0.0.1:$ROUTER_PORT (writer :$WRITER_PORT, sync-api :$SYNC_API_PORT) in $(secs_since "$t0")"
+  say "listening on 127.0.0.1:$ROUTER_PORT ($MODE: writer :$WRITER_PORT, sync-api :$SYNC_API_PORT$([[ $MODE == companion ]] && echo ", homeserver $HOMESERVER")) in $(secs_since "$t0")"
 }
 
 cmd_stop() {

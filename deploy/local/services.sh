@@ -7,6 +7,8 @@
 #
 # Ports: writer MX_WRITER_PORT (8101), sync-api MX_SYNC_API_PORT (8102), projector MX_PROJECTOR_PORT (8103).
 # Logs: $MX_LOCAL_DIR/logs/<service>.log. Configuration: deploy/local/local.env (the environment wins).
+# Mode: MX_MODE (standalone | companion, with MX_UPSTREAM_URL and the appservice tokens) passes
+# through the environment to the services; `start` refuses to mix modes with services already running.
 set -euo pipefail
 MX_TAG=services
 # shellcheck source=deploy/local/_common.sh
@@ -51,11 +53,19 @@ wait_ready() {
   done
 }
 
+# The mode the running services were started in ($RUN/mode), standalone when not recorded.
+running_mode() { cat "$RUN/mode" 2>/dev/null || echo standalone; }
+
 cmd_start() {
   load_env
   [[ -f "$MX_ROOT/dist/apps/writer/src/main.js" ]] || die "not built: run 'npm run build' first"
-  local t0 service
+  local t0 service mode="${MX_MODE:-standalone}"
   t0=$(now_ms)
+  for service in "${SERVICES[@]}"; do
+    if pid_of "$service" >/dev/null && [[ $(running_mode) != "$mode" ]]; then
+      die "the services run in $(running_mode) mode, not $mode: stop them first (bash $0 stop)"
+    fi
+  done
   node "$MX_ROOT/dist/apps/ops/src/main.js" setup
   for service in "${SERVICES[@]}"; do
     if pid_of "$service" >/dev/null; then
@@ -66,8 +76,9 @@ cmd_start() {
       >>"$LOGS/$service.log" 2>&1 </dev/null &
     echo $! >"$RUN/$service.pid"
   done
+  echo "$mode" >"$RUN/mode"
   for service in "${SERVICES[@]}"; do wait_ready "$service"; done
-  say "writer :$(port_of writer), sync-api :$(port_of sync-api), projector :$(port_of projector) ready in $(secs_since "$t0")"
+  say "$mode: writer :$(port_of writer), sync-api :$(port_of sync-api), projector :$(port_of projector) ready in $(secs_since "$t0")"
 }
 
 cmd_stop() {
@@ -79,12 +90,13 @@ cmd_stop() {
     fi
     rm -f "$RUN/$service.pid"
   done
+  rm -f "$RUN/mode"
 }
 
 cmd_status() {
   local service rc=0 pid
   for service in "${SERVICES[@]}"; do
-    if pid=$(pid_of "$service"); then say "$service running (pid $pid)"; else say "$service not running"; rc=1; fi
+    if pid=$(pid_of "$service"); then say "$service running (pid $pid, $(running_mode))"; else say "$service not running"; rc=1; fi
   done
   return $rc
 }

@@ -1,11 +1,12 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
+import { describeMsc4429Behaviours } from '../support/msc4429-behaviours.js';
+import { standaloneDriver } from '../support/msc4429-driver.js';
 import { CLIENT_V3, expectMatrixError, expectStatus, profilePath } from '../support/accounts.js';
 import { type MatrixResponse, registerUser, request, type TestUser, USERS } from '../support/matrix-client.js';
-import { parkLongPoll } from '../support/long-polls.js';
-import { createRoomOk, joinRoomById, leaveRoom, membershipAction } from '../support/rooms.js';
+import { createRoomOk, joinRoomById } from '../support/rooms.js';
 
 /**
- * MSC4429 (profile updates in legacy /sync) through the real processes: stored filters, the
+ * MSC4429 (profile updates in legacy /sync) through the real processes, standalone mode: stored filters, the
  * profile field filter keys, and the `org.matrix.msc4429.users` section of initial, incremental,
  * full_state and lazy-loading syncs, tokens, and the long-poll wake-ups. Every test uses fresh
  * users. The writer answers only after the projection applied a change, but the sync service
@@ -76,26 +77,11 @@ async function put(user: TestUser, key: string, value: unknown): Promise<void> {
   expectStatus(response, 200);
 }
 
-async function del(user: TestUser, key: string): Promise<void> {
-  expectStatus(await request('DELETE', profilePath(user.userId, key), { token: user.accessToken }), 200);
-}
-
 /** Two users joined to one fresh room (created by `owner`, public so `other` can join). */
 async function shareRoom(owner: TestUser, other: TestUser): Promise<string> {
   const roomId = await createRoomOk(owner, { preset: 'public_chat' });
   expectStatus(await joinRoomById(other, roomId), 200);
   return roomId;
-}
-
-const MARKER = 'com.example.marker';
-let markerCount = 0;
-
-/** Changes the syncer's own marker field, so an incremental sync that must show an absence answers at once. */
-async function marker(user: TestUser): Promise<string> {
-  markerCount += 1;
-  const value = `mark-${markerCount}`;
-  await put(user, MARKER, value);
-  return value;
 }
 
 function filterPath(userId: string, filterId?: string): string {
@@ -227,286 +213,9 @@ describe('MSC4429 filters: /sync filter parameter', () => {
     });
     expect(merged[USERS]).toEqual({ [alice.userId]: { profile_updates: { 'm.tz': 'UTC', 'com.example.b': 'bee' } } });
   });
-
-  it('never sends a users section without requested ids', async () => {
-    const alice = await registerUser('alice');
-    const bob = await registerUser('bob');
-    await put(alice, 'm.tz', 'UTC');
-    await put(bob, 'm.tz', 'UTC');
-    const roomId = await shareRoom(alice, bob);
-    const zones = ['Europe/Paris', 'Asia/Tokyo', 'America/New_York', 'Africa/Cairo', 'Australia/Sydney'];
-    const filters = [undefined, {}, fields(), { profile_fields: { ids: [] } }, { [UNSTABLE_FIELDS]: {} }];
-    for (const [index, filter] of filters.entries()) {
-      const shown = JSON.stringify(filter);
-      const initial = await sync(alice, filter === undefined ? {} : { filter });
-      expect(initial, shown).not.toHaveProperty([USERS]);
-      await put(bob, 'm.tz', zones[index]!);
-      await put(alice, 'm.tz', zones[(index + 1) % zones.length]!);
-      // The positive control: a join committed after both profile changes (each write is answered
-      // once applied). The long-poll waits for it (never a timeout: it is the only thing it can
-      // send), and one snapshot holds it, so the answer's window holds both profile changes too.
-      const carol = await registerUser('carol');
-      expectStatus(await joinRoomById(carol, roomId), 200);
-      const incremental = await sync(alice, { since: initial.next_batch, timeout: WAIT, ...(filter === undefined ? {} : { filter }) });
-      const timeline = incremental.rooms.join[roomId]?.timeline.events ?? [];
-      const joins = timeline.filter((event) => event.type === 'm.room.member' && event.state_key === carol.userId);
-      expect(
-        joins.map((event) => event.content['membership']),
-        shown,
-      ).toEqual(['join']);
-      expect(incremental, shown).not.toHaveProperty([USERS]);
-      expect(incremental).not.toHaveProperty(['users']);
-    }
-  });
-});
-
-describe('MSC4429 users section: initial sync', () => {
-  it('sends the current requested fields of the syncer and every co-member, omitting unset fields and non-co-members', async () => {
-    const x = await registerUser('x');
-    const y = await registerUser('y');
-    const w = await registerUser('w');
-    const z = await registerUser('z');
-    const v = await registerUser('v');
-    await put(x, 'displayname', 'Xavier');
-    await put(x, 'com.example.extra', 'not requested');
-    await put(y, 'm.tz', 'Europe/Paris');
-    await put(y, 'com.example.obj', { nested: [1, null, { a: 'b' }] });
-    await put(z, 'm.tz', 'Asia/Tokyo');
-    await put(v, 'm.tz', 'UTC');
-    await shareRoom(x, y);
-    // W shares a room but has no requested field; Z shares none; V shares a room with Z only.
-    await shareRoom(w, x);
-    await shareRoom(z, v);
-    const body = await sync(x, { filter: fields('m.tz', 'displayname', 'com.example.obj', 'com.example.unset') });
-    expect(body[USERS]).toEqual({
-      [x.userId]: { profile_updates: { displayname: 'Xavier' } },
-      [y.userId]: { profile_updates: { 'm.tz': 'Europe/Paris', 'com.example.obj': { nested: [1, null, { a: 'b' }] } } },
-    });
-  });
-
-  it('sends a literal null value as null', async () => {
-    const x = await registerUser('x');
-    await put(x, 'com.example.null', null);
-    const body = await sync(x, { filter: fields('com.example.null') });
-    expect(body[USERS]).toEqual({ [x.userId]: { profile_updates: { 'com.example.null': null } } });
-  });
-});
-
-describe('MSC4429 users section: incremental sync', () => {
-  it('sends the latest value of each changed requested field: last PUT wins, DELETE and literal null as null', async () => {
-    const x = await registerUser('x');
-    const y = await registerUser('y');
-    await shareRoom(x, y);
-    await put(y, 'com.example.gone', 'soon deleted');
-    await put(y, 'com.example.same', 'unchanged');
-    const filter = fields('m.tz', 'com.example.gone', 'com.example.same', 'com.example.null', 'com.example.brief');
-    const token = (await sync(x, { filter })).next_batch;
-    await put(y, 'm.tz', 'Europe/Paris');
-    await put(y, 'm.tz', 'Asia/Tokyo');
-    await put(y, 'm.tz', 'America/New_York');
-    await del(y, 'com.example.gone');
-    await put(y, 'com.example.null', null);
-    await put(y, 'com.example.brief', 'here');
-    await del(y, 'com.example.brief');
-    await put(y, 'com.example.unrequested', 'x');
-    const body = await syncFrom(x, token, filter);
-    expect(body[USERS]).toEqual({
-      [y.userId]: {
-        profile_updates: { 'm.tz': 'America/New_York', 'com.example.gone': null, 'com.example.null': null, 'com.example.brief': null },
-      },
-    });
-  });
-
-  it('consumes changes of unrequested fields instead of deferring them', async () => {
-    const x = await registerUser('x');
-    const y = await registerUser('y');
-    await shareRoom(x, y);
-    const token = (await sync(x, { filter: fields('m.tz', MARKER) })).next_batch;
-    await put(y, 'com.example.a', 'old change');
-    const mark1 = await marker(x);
-    const first = await syncFrom(x, token, fields(MARKER));
-    expect(first[USERS]).toEqual({ [x.userId]: { profile_updates: { [MARKER]: mark1 } } });
-    const mark2 = await marker(x);
-    const second = await syncFrom(x, first.next_batch, fields('com.example.a', MARKER));
-    expect(second[USERS]).toEqual({ [x.userId]: { profile_updates: { [MARKER]: mark2 } } });
-  });
-
-  it("always sends the syncer's own updates, even in no room at all", async () => {
-    const x = await registerUser('x');
-    await put(x, 'm.tz', 'UTC');
-    const initial = await sync(x, { filter: fields('m.tz') });
-    expect(initial[USERS]).toEqual({ [x.userId]: { profile_updates: { 'm.tz': 'UTC' } } });
-    await put(x, 'm.tz', 'Europe/Berlin');
-    const body = await syncFrom(x, initial.next_batch, fields('m.tz'));
-    expect(body[USERS]).toEqual({ [x.userId]: { profile_updates: { 'm.tz': 'Europe/Berlin' } } });
-    await del(x, 'm.tz');
-    const deleted = await syncFrom(x, body.next_batch, fields('m.tz'));
-    expect(deleted[USERS]).toEqual({ [x.userId]: { profile_updates: { 'm.tz': null } } });
-  });
-
-  it('sends the whole requested profile of a user who becomes visible by joining a room (either way round)', async () => {
-    for (const who of ['syncer joins', 'other joins'] as const) {
-      const x = await registerUser('x');
-      const y = await registerUser('y');
-      await put(y, 'm.tz', 'Europe/Paris');
-      await put(y, 'com.example.status', { text: 'away' });
-      await put(y, 'com.example.unrequested', 'no');
-      const filter = fields('m.tz', 'com.example.status', 'com.example.unset');
-      const token = (await sync(x, { filter })).next_batch;
-      if (who === 'syncer joins') {
-        const roomId = await createRoomOk(y, { preset: 'public_chat' });
-        expectStatus(await joinRoomById(x, roomId), 200);
-      } else {
-        const roomId = await createRoomOk(x, { preset: 'public_chat' });
-        expectStatus(await joinRoomById(y, roomId), 200);
-      }
-      const body = await syncFrom(x, token, filter);
-      expect(body[USERS], who).toEqual({
-        [y.userId]: { profile_updates: { 'm.tz': 'Europe/Paris', 'com.example.status': { text: 'away' } } },
-      });
-    }
-  });
-
-  it('does not treat a displayname change (which rewrites the member event) as newly visible', async () => {
-    const x = await registerUser('x');
-    const y = await registerUser('y');
-    await put(y, 'm.tz', 'Europe/Paris');
-    await put(y, 'displayname', 'Old Name');
-    await shareRoom(x, y);
-    const filter = fields('m.tz', 'displayname');
-    const token = (await sync(x, { filter })).next_batch;
-    await put(y, 'displayname', 'New Name');
-    const body = await syncFrom(x, token, filter);
-    expect(body[USERS]).toEqual({ [y.userId]: { profile_updates: { displayname: 'New Name' } } });
-  });
-
-  it.each(['leave', 'kick', 'ban'] as const)(
-    'sends null for a co-member who departs (%s), and nothing about them afterwards',
-    async (action) => {
-      const x = await registerUser('x');
-      const y = await registerUser('y');
-      await put(y, 'm.tz', 'Europe/Paris');
-      const roomId = await shareRoom(x, y);
-      const filter = fields('m.tz', MARKER);
-      const token = (await sync(x, { filter })).next_batch;
-      if (action === 'leave') expectStatus(await leaveRoom(y, roomId), 200);
-      else expectStatus(await membershipAction(x, action, roomId, y.userId), 200);
-      const departed = await syncFrom(x, token, filter);
-      expect(departed[USERS]).toEqual({ [y.userId]: { profile_updates: null } });
-
-      await put(y, 'm.tz', 'Asia/Tokyo');
-      const mark = await marker(x);
-      const after = await syncFrom(x, departed.next_batch, filter);
-      expect(after[USERS]).toEqual({ [x.userId]: { profile_updates: { [MARKER]: mark } } });
-    },
-  );
-
-  it('ends join → leave → join inside one window with the whole requested profile, not null', async () => {
-    const x = await registerUser('x');
-    const y = await registerUser('y');
-    await put(y, 'm.tz', 'Europe/Paris');
-    await put(y, 'com.example.status', 'busy');
-    const roomId = await shareRoom(x, y);
-    const filter = fields('m.tz', 'com.example.status');
-    const token = (await sync(x, { filter })).next_batch;
-    expectStatus(await leaveRoom(y, roomId), 200);
-    expectStatus(await joinRoomById(y, roomId), 200);
-    const body = await syncFrom(x, token, filter);
-    expect(body[USERS]).toEqual({ [y.userId]: { profile_updates: { 'm.tz': 'Europe/Paris', 'com.example.status': 'busy' } } });
-  });
-
-  it('does not treat a co-member who leaves one shared room but stays in another as departed', async () => {
-    const x = await registerUser('x');
-    const y = await registerUser('y');
-    await put(y, 'm.tz', 'Europe/Paris');
-    const first = await shareRoom(x, y);
-    await shareRoom(x, y);
-    const filter = fields('m.tz');
-    const token = (await sync(x, { filter })).next_batch;
-    expectStatus(await leaveRoom(y, first), 200);
-    const left = await syncFrom(x, token, filter);
-    expect(left.rooms.join[first]?.timeline.events.some((e) => e.type === 'm.room.member' && e.state_key === y.userId)).toBe(true);
-    expect(left[USERS]?.[y.userId]).toBeUndefined();
-    await put(y, 'm.tz', 'Asia/Tokyo');
-    const changed = await syncFrom(x, left.next_batch, filter);
-    expect(changed[USERS]).toEqual({ [y.userId]: { profile_updates: { 'm.tz': 'Asia/Tokyo' } } });
-  });
-
-  it('never mentions a user who shares no joined room, initially or incrementally', async () => {
-    const x = await registerUser('x');
-    const y = await registerUser('y');
-    const z = await registerUser('z');
-    const v = await registerUser('v');
-    await put(z, 'm.tz', 'Europe/Paris');
-    const roomId = await shareRoom(x, y);
-    // Z is in a room with V only, and merely invited to X's room.
-    await shareRoom(z, v);
-    expectStatus(await membershipAction(x, 'invite', roomId, z.userId), 200);
-    const filter = fields('m.tz', 'com.example.status', MARKER);
-    const initial = await sync(x, { filter });
-    expect(initial[USERS] ?? {}).not.toHaveProperty([z.userId]);
-    await put(z, 'm.tz', 'Asia/Tokyo');
-    await put(z, 'com.example.status', 'hello');
-    await del(z, 'm.tz');
-    const mark = await marker(x);
-    const body = await syncFrom(x, initial.next_batch, filter);
-    expect(body[USERS]).toEqual({ [x.userId]: { profile_updates: { [MARKER]: mark } } });
-  });
-
-  it('sends the current requested fields of every visible user on full_state=true with a token', async () => {
-    const x = await registerUser('x');
-    const y = await registerUser('y');
-    const z = await registerUser('z');
-    await put(x, 'm.tz', 'UTC');
-    await put(y, 'm.tz', 'Europe/Paris');
-    await put(y, 'com.example.status', 'busy');
-    await put(z, 'm.tz', 'Asia/Tokyo');
-    await shareRoom(x, y);
-    const filter = fields('m.tz', 'com.example.status');
-    const token = (await sync(x, { filter })).next_batch;
-    const body = await sync(x, { since: token, filter, fullState: true });
-    expect(body[USERS]).toEqual({
-      [x.userId]: { profile_updates: { 'm.tz': 'UTC' } },
-      [y.userId]: { profile_updates: { 'm.tz': 'Europe/Paris', 'com.example.status': 'busy' } },
-    });
-  });
-});
-
-describe('MSC4429 users section: lazy-loading members', () => {
-  it('sends initially only the profiles the response needs, and later the diffs of every visible user', async () => {
-    const x = await registerUser('x');
-    const y = await registerUser('y');
-    const w = await registerUser('w');
-    await put(x, 'm.tz', 'UTC');
-    await put(y, 'm.tz', 'Europe/Paris');
-    await put(w, 'm.tz', 'Asia/Tokyo');
-    const roomId = await createRoomOk(x, { preset: 'public_chat' });
-    expectStatus(await joinRoomById(y, roomId), 200);
-    expectStatus(await joinRoomById(w, roomId), 200);
-    const filter = { room: { state: { lazy_load_members: true }, timeline: { limit: 1 } }, ...fields('m.tz') };
-    const initial = await sync(x, { filter });
-    const room = initial.rooms.join[roomId]!;
-    // W's join is the last event: X (the syncer) and W are the members the response needs.
-    expect(room.timeline.events.map((e) => [e.type, e.state_key])).toEqual([['m.room.member', w.userId]]);
-    expect(initial[USERS]).toEqual({
-      [x.userId]: { profile_updates: { 'm.tz': 'UTC' } },
-      [w.userId]: { profile_updates: { 'm.tz': 'Asia/Tokyo' } },
-    });
-    await put(y, 'm.tz', 'America/New_York');
-    const body = await syncFrom(x, initial.next_batch, filter);
-    expect(body[USERS]).toEqual({ [y.userId]: { profile_updates: { 'm.tz': 'America/New_York' } } });
-  });
 });
 
 describe('MSC4429 tokens', () => {
-  it("accepts one user's next_batch from another user", async () => {
-    const alice = await registerUser('alice');
-    const bob = await registerUser('bob');
-    const token = (await sync(alice, { filter: fields('m.tz') })).next_batch;
-    const response = await syncRaw(bob, { since: token, filter: fields('m.tz') });
-    expectStatus(response, 200);
-  });
-
   it.each(['garbage', 'm1_zz'])('answers the malformed since %j with 400 M_INVALID_PARAM', async (since) => {
     const alice = await registerUser('alice');
     expectMatrixError(await syncRaw(alice, { since, filter: fields('m.tz') }), 400, 'M_INVALID_PARAM');
@@ -538,59 +247,5 @@ describe('MSC4429 tokens', () => {
   });
 });
 
-describe('MSC4429 wake-ups', () => {
-  // Each parks a sync for longer than the test may run: only a wake-up can answer it in time.
-  // Each write comes once the sync API shows the long-poll parked (parkLongPoll), so the long-poll's
-  // first read found nothing and only a wake-up can bring it the write.
-  it("wakes a parked sync on a co-member's requested field change", async () => {
-    const x = await registerUser('x');
-    const y = await registerUser('y');
-    await shareRoom(x, y);
-    const filter = fields('m.tz');
-    const token = (await sync(x, { filter })).next_batch;
-    const parked = await parkLongPoll(() => sync(x, { since: token, timeout: 120_000, filter }));
-    await put(y, 'm.tz', 'Europe/Paris');
-    expect((await parked.answer)[USERS]).toEqual({ [y.userId]: { profile_updates: { 'm.tz': 'Europe/Paris' } } });
-  });
-
-  it("wakes a parked sync on the syncer's own profile change while in no room", async () => {
-    const x = await registerUser('x');
-    const filter = fields('m.tz');
-    const token = (await sync(x, { filter })).next_batch;
-    const parked = await parkLongPoll(() => sync(x, { since: token, timeout: 120_000, filter }));
-    await put(x, 'm.tz', 'Asia/Tokyo');
-    expect((await parked.answer)[USERS]).toEqual({ [x.userId]: { profile_updates: { 'm.tz': 'Asia/Tokyo' } } });
-  });
-
-  it("wakes a parked sync when someone joins one of the syncer's rooms", async () => {
-    const x = await registerUser('x');
-    const y = await registerUser('y');
-    await put(y, 'm.tz', 'Europe/Paris');
-    const roomId = await createRoomOk(x, { preset: 'public_chat' });
-    const filter = fields('m.tz');
-    const token = (await sync(x, { filter })).next_batch;
-    const parked = await parkLongPoll(() => sync(x, { since: token, timeout: 120_000, filter }));
-    expectStatus(await joinRoomById(y, roomId), 200);
-    const body = await parked.answer;
-    const events = body.rooms.join[roomId]?.timeline.events ?? [];
-    expect(events.filter((e) => e.type === 'm.room.member' && e.state_key === y.userId).map((e) => e.content['membership'])).toEqual([
-      'join',
-    ]);
-    expect(body[USERS]).toEqual({ [y.userId]: { profile_updates: { 'm.tz': 'Europe/Paris' } } });
-  });
-
-  it('keeps a parked sync waiting through a co-member change of an unrequested field', async () => {
-    const x = await registerUser('x');
-    const y = await registerUser('y');
-    await shareRoom(x, y);
-    const filter = fields('m.tz');
-    const token = (await sync(x, { filter })).next_batch;
-    // Parked for longer than the test may run: an early answer to the unrequested change would
-    // come back empty, so only a poll that kept waiting can carry the later, requested one.
-    const parked = await parkLongPoll(() => sync(x, { since: token, timeout: 120_000, filter }));
-    await put(y, 'com.example.unrequested', 'ignored');
-    await put(y, 'm.tz', 'Asia/Tokyo');
-    const body = await parked.answer;
-    expect(body[USERS]).toEqual({ [y.userId]: { profile_updates: { 'm.tz': 'Asia/Tokyo' } } });
-  });
-});
+// The users section, its tokens and wake-ups: the table both modes run (companion: companion-msc4429.test.ts).
+describeMsc4429Behaviours('standalone', () => standaloneDriver(inject('stack').syncApiUrl));

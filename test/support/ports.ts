@@ -49,6 +49,8 @@ export const PORT_OFFSETS = {
   companionLogout: { synapse: 144, writer: 145, syncApiA: 146, syncApiB: 147, writerB: 148, projector: 149 },
   /** Companion mode's outages: a Synapse and a Kafka broker of the test's own (both stopped and started), and the three services. */
   companionOutages: { synapse: 124, writer: 125, projector: 126, syncApi: 127, kafka: 128, kafkaController: 129 },
+  /** The MSC4429 behaviour table in companion mode: a Synapse of the test's own and the three services in companion mode. */
+  companionMsc4429: { synapse: 130, writer: 131, projector: 132, syncApi: 133 },
 } as const;
 
 /** The README promises that tests listen on at most base + 240. */

@@ -121,7 +121,23 @@ describe('foldObservedMemberships', () => {
     const again = foldObservedMemberships(new Map([[JSON.stringify(['!r:hs', '@a:hs']), { eventId: '$e1', originServerTs: 1000 }]]), [
       { offset: 3, entry: first },
     ]);
-    expect(again).toEqual({ memberships: [], ignored: 1 });
+    expect(again).toEqual({ memberships: [], ignored: 1, history: [] });
+  });
+
+  it('keeps every fact that took effect, in log order, as a member event of the membership history', () => {
+    const join = observed({ id: '$j', origin_server_ts: 10, displayname: 'Alice' });
+    const leave = observed({ id: '$l', membership: 'leave', origin_server_ts: 20, replaces_state: '$j' });
+    const stale = observed({ id: '$stale', origin_server_ts: 5 });
+    const fold = foldObservedMemberships(new Map(), [
+      { offset: 1, entry: join },
+      { offset: 2, entry: leave },
+      { offset: 3, entry: stale },
+    ]);
+    expect(fold.history.map(({ offset, event }) => [offset, event.event_id, event.content])).toEqual([
+      [1, '$j', { membership: 'join', displayname: 'Alice' }],
+      [2, '$l', { membership: 'leave' }],
+    ]);
+    expect(fold.history[0]!.event).toMatchObject({ type: 'm.room.member', room_id: '!r:hs', state_key: '@a:hs', origin_server_ts: 10 });
   });
 
   it('keeps the later event of a (room, user) whatever the arrival order', () => {

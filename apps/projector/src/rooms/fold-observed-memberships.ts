@@ -21,6 +21,37 @@ export interface ObservedFold {
   readonly memberships: ObservedMembershipEdge[];
   /** Entries that were not applied (a duplicate event ID, or an older event than the current one). */
   readonly ignored: number;
+  /**
+   * Every entry that took effect, in log order, as the member event it is: the room's membership
+   * history (`room_events`), from which a sync window learns who joined or left in it.
+   */
+  readonly history: { readonly offset: number; readonly event: ObservedMemberEvent }[];
+}
+
+/** An observed member event as the membership history stores it. */
+export interface ObservedMemberEvent {
+  readonly event_id: string;
+  readonly room_id: string;
+  readonly type: 'm.room.member';
+  readonly state_key: string;
+  readonly sender: string;
+  readonly origin_server_ts: number;
+  readonly content: Record<string, unknown>;
+}
+
+function memberEventOf(entry: RoomMemberObservedEntry): ObservedMemberEvent {
+  const content: Record<string, unknown> = { membership: entry.membership };
+  if (entry.displayname !== undefined) content['displayname'] = entry.displayname;
+  if (entry.avatar_url !== undefined) content['avatar_url'] = entry.avatar_url;
+  return {
+    event_id: entry.id,
+    room_id: entry.room_id,
+    type: 'm.room.member',
+    state_key: entry.user_id,
+    sender: entry.sender,
+    origin_server_ts: entry.origin_server_ts,
+    content,
+  };
 }
 
 const pairKey = (roomId: string, userId: string) => JSON.stringify([roomId, userId]);
@@ -40,6 +71,7 @@ export function foldObservedMemberships(
   const current = new Map<string, { eventId: string; originServerTs: number }>();
   for (const [key, value] of stored) current.set(key, { eventId: value.eventId, originServerTs: value.originServerTs ?? 0 });
   const memberships = new Map<string, ObservedMembershipEdge>();
+  const history: { offset: number; event: ObservedMemberEvent }[] = [];
   let ignored = 0;
   for (const { offset, entry } of entries) {
     const key = pairKey(entry.room_id, entry.user_id);
@@ -49,6 +81,7 @@ export function foldObservedMemberships(
       continue;
     }
     current.set(key, { eventId: entry.id, originServerTs: entry.origin_server_ts });
+    history.push({ offset, event: memberEventOf(entry) });
     memberships.delete(key);
     memberships.set(key, {
       roomId: entry.room_id,
@@ -59,7 +92,7 @@ export function foldObservedMemberships(
       originServerTs: entry.origin_server_ts,
     });
   }
-  return { memberships: [...memberships.values()], ignored };
+  return { memberships: [...memberships.values()], ignored, history };
 }
 
 export { pairKey as observedPairKey };

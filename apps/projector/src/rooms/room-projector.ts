@@ -72,7 +72,8 @@ export class RoomProjector {
 
   /**
    * Member events observed from the homeserver (companion mode): facts, applied without room
-   * authorization when they are the current member event of their (room, user). (The writer puts
+   * authorization when they are the current member event of their (room, user), and kept in the
+   * membership history (`room_events`, as the project's own member events are). (The writer puts
    * the `displayname` / `avatar_url` they carry on the profile topic.)
    */
   private async applyObserved(
@@ -87,6 +88,8 @@ export class RoomProjector {
       (await memberships.currentMemberEvents(tx, pairs)).map((row) => [observedPairKey(row.roomId, row.userId), row]),
     );
     const fold = foldObservedMemberships(stored, entries);
+    // The membership history first: a sync window finds who joined or left in it there, as in standalone mode.
+    await roomEvents.insertAccepted(tx, batch.partition, fold.history);
     await memberships.upsertObserved(tx, batch.partition, fold.memberships);
     return {
       rooms: [...new Set(fold.memberships.map((change) => change.roomId))],
