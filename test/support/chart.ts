@@ -100,7 +100,7 @@ export interface Container {
   readonly name: string;
   readonly command: string[];
   readonly envFrom?: { configMapRef?: { name: string } }[];
-  readonly env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
+  readonly env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string; optional?: boolean } } }[];
   readonly ports?: { name: string; containerPort: number }[];
   readonly startupProbe?: { httpGet?: { path: string; port: string | number } };
   readonly livenessProbe?: { httpGet?: { path: string; port: string | number } };
@@ -143,7 +143,11 @@ export function containerEnvironment(
         ? undefined
         : Buffer.from(encoded, 'base64').toString('utf8')
       : externalSecrets[ref.name]?.[ref.key];
-    if (value === undefined) throw new Error(`${entry.name} reads ${ref.name}/${ref.key}, which does not exist`);
+    if (value === undefined) {
+      // An optional reference to a missing key leaves the variable unset, as the kubelet does.
+      if (ref.optional === true) continue;
+      throw new Error(`${entry.name} reads ${ref.name}/${ref.key}, which does not exist`);
+    }
     env[entry.name] = value;
   }
   return env;

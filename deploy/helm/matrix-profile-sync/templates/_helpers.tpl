@@ -85,6 +85,15 @@ app.kubernetes.io/component: {{ .component }}
 {{- if and .Values.kafka.sasl.mechanism (not .Values.kafka.sasl.username) }}
 {{- fail "kafka.sasl.username is required when kafka.sasl.mechanism is set" }}
 {{- end }}
+{{- /*
+Companion mode's routing (the project's paths to its services, everything else to the homeserver,
+/_matrix/app/ never public) is not in the chart yet: its Ingress and HTTPRoute would send every
+/_matrix path to the writer, Application Service endpoint included. Refused until they can do it
+right; route as deploy/local/nginx/companion.conf.template does meanwhile.
+*/}}
+{{- if and (eq .Values.companion.mode "companion") (or .Values.ingress.enabled .Values.httpRoute.enabled) }}
+{{- fail "companion.mode companion cannot render ingress or httpRoute yet (they would expose the writer's /_matrix/app/ and send the homeserver's paths to the writer): route with your own proxy as deploy/local/nginx/companion.conf.template does, or see the chart README" }}
+{{- end }}
 {{- if and .Values.ingress.enabled (not .Values.ingress.host) }}
 {{- fail "ingress.host is required when ingress.enabled" }}
 {{- end }}
@@ -221,6 +230,12 @@ MX_WHOAMI_NEGATIVE_CACHE_MS: {{ int64 .Values.companion.whoamiNegativeCacheMs | 
     secretKeyRef:
       name: {{ .secretName }}
       key: {{ $values.secrets.keys.appserviceAsToken }}
+- name: MX_UPSTREAM_ADMIN_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ .secretName }}
+      key: {{ $values.secrets.keys.upstreamAdminToken }}
+      optional: true
 {{- end }}
 {{- end }}
 
@@ -243,6 +258,9 @@ checksum/secret: {{ include "mps.secretData" . | sha256sum }}
 {{- if eq .Values.companion.mode "companion" }}
 {{ .Values.secrets.keys.appserviceHsToken }}: {{ .Values.secrets.appserviceHsToken | b64enc | quote }}
 {{ .Values.secrets.keys.appserviceAsToken }}: {{ .Values.secrets.appserviceAsToken | b64enc | quote }}
+{{- with .Values.secrets.upstreamAdminToken }}
+{{ $.Values.secrets.keys.upstreamAdminToken }}: {{ . | b64enc | quote }}
+{{- end }}
 {{- end }}
 {{- end }}
 
