@@ -4,6 +4,7 @@ import { expectOk, registerOnHomeserver, type HomeserverUser } from '../support/
 import { parkLongPoll } from '../support/long-polls.js';
 import { PASSWORD, request } from '../support/matrix-client.js';
 import { freshDatabase, setUpFor } from '../support/own-infra.js';
+import { companionEnv } from '../support/companion-stack.js';
 import { PORT_OFFSETS } from '../support/ports.js';
 import type { ServiceProcess } from '../support/service-process.js';
 import { type OwnSynapse, startOwnSynapse, SYNAPSE_START_TIMEOUT_MS } from '../support/synapse.js';
@@ -31,7 +32,6 @@ interface SyncBody {
 
 describe('companion mode: logout through the project drops the token on every replica', () => {
   const stack = inject('stack');
-  const database = `matrix_test_companion_logout_${stack.portBase}`;
   let synapse: OwnSynapse | undefined;
   let writer: ServiceProcess | undefined;
   let syncApiA: ServiceProcess | undefined;
@@ -81,18 +81,10 @@ describe('companion mode: logout through the project drops the token on every re
       portOffset: PORTS.synapse,
       appserviceUrl: `http://127.0.0.1:${stack.portBase + PORTS.writer}`,
     });
-    const env = {
-      ...stack.env,
-      MX_DATABASE_NAME: database,
-      MX_TOPIC_PREFIX: `mxtest-${Date.now().toString(36)}.companion-logout`,
-      MX_MODE: 'companion',
-      MX_UPSTREAM_URL: synapse.baseUrl,
-      MX_UPSTREAM_TIMEOUT_MS: '5000',
+    const { database, env } = companionEnv(synapse, 'companion_logout', {
       // Ten minutes: only the logout's announcement can make a replica forget a token within this test.
       MX_WHOAMI_CACHE_MS: '600000',
-      MX_APPSERVICE_HS_TOKEN: synapse.appservice.hsToken,
-      MX_APPSERVICE_AS_TOKEN: synapse.appservice.asToken,
-    };
+    });
     await freshDatabase(database);
     await setUpFor(env);
     writer = extraService('writer', 'writer-companion-logout', PORTS.writer, env);

@@ -5,6 +5,7 @@ import { describeMsc4429Behaviours } from '../support/msc4429-behaviours.js';
 import { type Msc4429Driver, type SyncBody, syncQuery } from '../support/msc4429-driver.js';
 import { until } from '../support/observe.js';
 import { freshDatabase, psql, setUpFor } from '../support/own-infra.js';
+import { companionEnv } from '../support/companion-stack.js';
 import { PORT_OFFSETS } from '../support/ports.js';
 import { joinRoomById, leaveRoom, membershipAction, type MembershipAction } from '../support/rooms.js';
 import type { ServiceProcess } from '../support/service-process.js';
@@ -29,7 +30,7 @@ const PORTS = PORT_OFFSETS.companionMsc4429;
 
 describe('MSC4429 in companion mode', () => {
   const stack = inject('stack');
-  const database = `matrix_test_companion_msc4429_${stack.portBase}`;
+  let database = '';
   let synapse: OwnSynapse | undefined;
   let writer: ServiceProcess | undefined;
   let projector: ServiceProcess | undefined;
@@ -109,16 +110,9 @@ describe('MSC4429 in companion mode', () => {
       portOffset: PORTS.synapse,
       appserviceUrl: `http://127.0.0.1:${stack.portBase + PORTS.writer}`,
     });
-    const env = {
-      ...stack.env,
-      MX_DATABASE_NAME: database,
-      MX_TOPIC_PREFIX: `mxtest-${Date.now().toString(36)}.companion-msc4429`,
-      MX_MODE: 'companion',
-      MX_UPSTREAM_URL: synapse.baseUrl,
-      MX_UPSTREAM_TIMEOUT_MS: '5000',
-      MX_APPSERVICE_HS_TOKEN: synapse.appservice.hsToken,
-      MX_APPSERVICE_AS_TOKEN: synapse.appservice.asToken,
-    };
+    const companion = companionEnv(synapse, 'companion_msc4429');
+    database = companion.database;
+    const env = companion.env;
     await freshDatabase(database);
     await setUpFor(env);
     writer = extraService('writer', 'writer-companion-msc4429', PORTS.writer, env);

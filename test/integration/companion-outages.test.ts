@@ -4,6 +4,7 @@ import { expectOk, registerOnHomeserver, shareAPublicRoom, type HomeserverUser }
 import { request, uniqueLocalpart } from '../support/matrix-client.js';
 import { until } from '../support/observe.js';
 import { freshDatabase, type OwnBroker, setUpFor, startOwnBroker } from '../support/own-infra.js';
+import { companionEnv } from '../support/companion-stack.js';
 import { PORT_OFFSETS } from '../support/ports.js';
 import type { ServiceProcess } from '../support/service-process.js';
 import { type OwnSynapse, startOwnSynapse, SYNAPSE_START_TIMEOUT_MS } from '../support/synapse.js';
@@ -32,7 +33,6 @@ interface SyncBody {
 
 describe('companion mode: the broker and the homeserver stopped and started', () => {
   const stack = inject('stack');
-  const database = `matrix_test_companion_outages_${stack.portBase}`;
   let broker: OwnBroker | undefined;
   let synapse: OwnSynapse | undefined;
   let writer: ServiceProcess | undefined;
@@ -80,17 +80,11 @@ describe('companion mode: the broker and the homeserver stopped and started', ()
       portOffset: PORTS.synapse,
       appserviceUrl: `http://127.0.0.1:${stack.portBase + PORTS.writer}`,
     });
-    const env = {
-      ...stack.env,
+    const { database, env } = companionEnv(synapse, 'companion_outages', {
       MX_KAFKA_BROKERS: broker.brokers,
-      MX_DATABASE_NAME: database,
       MX_TOPIC_PREFIX: 'mxcompanionoutages',
-      MX_MODE: 'companion',
-      MX_UPSTREAM_URL: synapse.baseUrl,
       MX_UPSTREAM_TIMEOUT_MS: '3000',
-      MX_APPSERVICE_HS_TOKEN: synapse.appservice.hsToken,
-      MX_APPSERVICE_AS_TOKEN: synapse.appservice.asToken,
-    };
+    });
     await freshDatabase(database);
     await setUpFor(env);
     writer = extraService('writer', 'writer-companion-outages', PORTS.writer, env);

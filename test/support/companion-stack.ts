@@ -45,23 +45,41 @@ export interface CompanionStack {
   stop(): Promise<void>;
 }
 
+/**
+ * The environment of the project's services in companion mode in front of `synapse`: the shared
+ * stack's (Kafka, PostgreSQL), a database and topics of the test's own, Synapse as the upstream and
+ * its appservice tokens. `overrides` win (a broker of the test's own, a longer whoami cache, ...).
+ */
+export function companionEnv(
+  synapse: OwnSynapse,
+  name: string,
+  overrides: Readonly<Record<string, string>> = {},
+): { readonly database: string; readonly env: Record<string, string> } {
+  const stack = inject('stack');
+  const database = `matrix_test_${name}_${stack.portBase}`;
+  return {
+    database,
+    env: {
+      ...stack.env,
+      MX_SERVER_NAME: synapse.serverName,
+      MX_DATABASE_NAME: database,
+      MX_TOPIC_PREFIX: `mxtest-${Date.now().toString(36)}.${name}`,
+      MX_MODE: 'companion',
+      MX_UPSTREAM_URL: synapse.baseUrl,
+      MX_UPSTREAM_TIMEOUT_MS: '5000',
+      MX_APPSERVICE_HS_TOKEN: synapse.appservice.hsToken,
+      MX_APPSERVICE_AS_TOKEN: synapse.appservice.asToken,
+      ...overrides,
+    },
+  };
+}
+
 export async function startCompanionStack(name: string, ports: CompanionPorts): Promise<CompanionStack> {
   const stack = inject('stack');
   const port = (offset: number) => stack.portBase + offset;
   const writerUrl = `http://127.0.0.1:${port(ports.writer)}`;
   const synapse = await startOwnSynapse({ name, portOffset: ports.synapse, appserviceUrl: writerUrl });
-  const database = `matrix_test_${name}_${stack.portBase}`;
-  const env = {
-    ...stack.env,
-    MX_SERVER_NAME: synapse.serverName,
-    MX_DATABASE_NAME: database,
-    MX_TOPIC_PREFIX: `mxtest-${Date.now().toString(36)}.${name}`,
-    MX_MODE: 'companion',
-    MX_UPSTREAM_URL: synapse.baseUrl,
-    MX_UPSTREAM_TIMEOUT_MS: '5000',
-    MX_APPSERVICE_HS_TOKEN: synapse.appservice.hsToken,
-    MX_APPSERVICE_AS_TOKEN: synapse.appservice.asToken,
-  };
+  const { database, env } = companionEnv(synapse, name);
   const writer = extraService('writer', `writer-${name}`, ports.writer, env);
   const projector = extraService('projector', `projector-${name}`, ports.projector, env);
   const syncApi = extraService('sync-api', `sync-api-${name}`, ports.syncApi, env);

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseAppserviceTransaction } from '@mx/companion';
+import { memberObservedEntry, observedFieldEntries, parseAppserviceTransaction } from '@mx/companion';
 import { ConfigValidationError, loadAppConfig } from '@mx/config';
 import {
   decodeProfileEvent,
@@ -18,7 +18,6 @@ import { MatrixError } from '@mx/matrix';
 import { latestObservedFields } from '../../apps/projector/src/profile/fold-observed-fields.js';
 import { foldObservedMemberships } from '../../apps/projector/src/rooms/fold-observed-memberships.js';
 import { checkHomeserverToken } from '../../apps/writer/src/appservice/appservice-auth.js';
-import { memberObservedEntry, observedFieldEntries } from '../../apps/writer/src/appservice/appservice-transactions.js';
 import { nginxLocations, nginxTarget } from '../support/routing.js';
 
 const observed = (overrides: Partial<RoomMemberObservedEntry> = {}): RoomMemberObservedEntry => ({

@@ -19,11 +19,12 @@ import {
   summarizeDifferences,
   supersedes,
   UnexpectedHomeserverAnswerError,
+  memberObservedEntry,
+  observedFieldEntries,
 } from '@mx/companion';
 import { decodeProfileTopicEvent, encodeProfileTopicEvent, UndecodableEventError } from '@mx/events';
 import { latestObservedFields } from '../../apps/projector/src/profile/fold-observed-fields.js';
 import { CommandExit, parseFlags, positiveIntegerFlag } from '../../apps/ops/src/companion-command-support.js';
-import { memberObservedEntry, observedFieldEntries } from '../../apps/writer/src/appservice/appservice-transactions.js';
 
 const member = (overrides: Record<string, unknown> = {}) => ({
   type: 'm.room.member',

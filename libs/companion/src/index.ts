@@ -1,6 +1,7 @@
 export * from './companion-sync-token.js';
 export * from './appservice-transaction.js';
 export * from './membership-ordering.js';
+export * from './observed-entries.js';
 export * from './homeserver-client.js';
 export * from './bootstrap/homeserver-answer-error.js';
 export * from './bootstrap/admin-api-pages.js';

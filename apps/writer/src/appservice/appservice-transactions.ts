@@ -1,56 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
-import { type ObservedMembership, parseAppserviceTransaction } from '@mx/companion';
+import { memberObservedEntry, observedFieldEntries, parseAppserviceTransaction } from '@mx/companion';
 import { APP_CONFIG, type AppConfig } from '@mx/config';
 import { EVENT_LOG_PRODUCER, type EventLogProducer, type LogRecord } from '@mx/event-log';
-import { encodeProfileTopicEvent, encodeRoomLogEntry, type ProfileFieldObserved, type RoomMemberObservedEntry } from '@mx/events';
+import { encodeProfileTopicEvent, encodeRoomLogEntry } from '@mx/events';
 import { MatrixErrors } from '@mx/matrix';
-
-/** The log entry of one member event the homeserver reported. */
-export function memberObservedEntry(observed: ObservedMembership): RoomMemberObservedEntry {
-  return {
-    v: 1,
-    id: observed.eventId,
-    type: 'room.member_observed',
-    room_id: observed.roomId,
-    user_id: observed.userId,
-    membership: observed.membership,
-    sender: observed.sender,
-    origin_server_ts: observed.originServerTs,
-    ...(observed.replacesState === undefined ? {} : { replaces_state: observed.replacesState }),
-    ...(observed.displayname === undefined ? {} : { displayname: observed.displayname }),
-    ...(observed.avatarUrl === undefined ? {} : { avatar_url: observed.avatarUrl }),
-  };
-}
-
-/**
- * The profile-topic entries of one member event: the `displayname` / `avatar_url` a join or invite
- * carries (its content's keys; null clears), stamped with the event's `origin_server_ts`.
- */
-export function observedFieldEntries(observed: ObservedMembership): ProfileFieldObserved[] {
-  if (observed.membership !== 'join' && observed.membership !== 'invite') return [];
-  const fields = [
-    ['displayname', observed.displayname],
-    ['avatar_url', observed.avatarUrl],
-  ] as const;
-  return fields.flatMap(([field, value]) =>
-    value === undefined
-      ? []
-      : [
-          {
-            v: 1 as const,
-            id: `${observed.eventId}/${field}`,
-            type: 'profile.field.observed' as const,
-            user_id: observed.userId,
-            field,
-            value,
-            ts: observed.originServerTs,
-            event_id: observed.eventId,
-            room_id: observed.roomId,
-          },
-        ],
-  );
-}
 
 /**
  * Companion mode: turns an Application Service transaction into `room.member_observed` entries of

@@ -1,5 +1,6 @@
 import type { ProfileFieldObserved, RoomMemberObservedEntry } from '@mx/events';
-import { type ObservedMembership, parseAppserviceTransaction } from '../appservice-transaction.js';
+import { parseAppserviceTransaction } from '../appservice-transaction.js';
+import { memberObservedEntry, observedFieldEntries } from '../observed-entries.js';
 
 /**
  * A room's current member events (Synapse admin API `GET /_synapse/admin/v1/rooms/{roomId}/state`)
@@ -31,47 +32,4 @@ export function memberSnapshotEntries(roomId: string, stateEvents: readonly unkn
     return false;
   });
   return { memberships: members.map(memberObservedEntry), fields: members.flatMap(observedFieldEntries), malformed };
-}
-
-/** The membership-topic entry of one member event (the feed's encoding). */
-export function memberObservedEntry(observed: ObservedMembership): RoomMemberObservedEntry {
-  return {
-    v: 1,
-    id: observed.eventId,
-    type: 'room.member_observed',
-    room_id: observed.roomId,
-    user_id: observed.userId,
-    membership: observed.membership,
-    sender: observed.sender,
-    origin_server_ts: observed.originServerTs,
-    ...(observed.replacesState === undefined ? {} : { replaces_state: observed.replacesState }),
-    ...(observed.displayname === undefined ? {} : { displayname: observed.displayname }),
-    ...(observed.avatarUrl === undefined ? {} : { avatar_url: observed.avatarUrl }),
-  };
-}
-
-/** The profile-topic entries of one member event: a join's or invite's `displayname` / `avatar_url` (null clears). */
-export function observedFieldEntries(observed: ObservedMembership): ProfileFieldObserved[] {
-  if (observed.membership !== 'join' && observed.membership !== 'invite') return [];
-  const fields = [
-    ['displayname', observed.displayname],
-    ['avatar_url', observed.avatarUrl],
-  ] as const;
-  return fields.flatMap(([field, value]) =>
-    value === undefined
-      ? []
-      : [
-          {
-            v: 1 as const,
-            id: `${observed.eventId}/${field}`,
-            type: 'profile.field.observed' as const,
-            user_id: observed.userId,
-            field,
-            value,
-            ts: observed.originServerTs,
-            event_id: observed.eventId,
-            room_id: observed.roomId,
-          },
-        ],
-  );
 }
