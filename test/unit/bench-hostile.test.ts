@@ -21,7 +21,7 @@ import {
   pickCase,
 } from '../bench/src/hostile-requests.js';
 import { kafkaPartition, murmur2 } from '../bench/src/kafka-partition.js';
-import { DEFAULT_SCENARIOS, parseArgv, resolveOptions } from '../bench/src/options.js';
+import { defaultScenarios, parseArgv, resolveOptions } from '../bench/src/options.js';
 import { evaluate, TARGETS } from '../bench/src/targets.js';
 
 describe('bench kafkaPartition', () => {
@@ -268,7 +268,7 @@ describe('bench hostile cases', () => {
 describe('bench hostile options and targets', () => {
   it('runs only when named, with quick defaults', () => {
     const full = resolveOptions(parseArgv([]).flags, {});
-    expect(full.scenarios).toEqual(DEFAULT_SCENARIOS);
+    expect(full.scenarios).toEqual(defaultScenarios('project'));
     expect(full.scenarios).not.toContain('hostile');
     expect(full).toMatchObject({ hostileDurationS: 60, hostileConcurrency: 16, hostileSettleS: 10 });
     const quick = resolveOptions(parseArgv(['--quick', '--scenarios', 'hostile,memory']).flags, {});

@@ -160,6 +160,15 @@ export class MatrixClient {
     });
   }
 
+  /** `PUT /rooms/{roomId}/send/m.room.message/{txnId}` with a plain text body. */
+  sendMessage(token: string, roomId: string, txnId: string, text: string, signal?: AbortSignal): Promise<MatrixResult<Json>> {
+    return this.call('PUT', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/send/m.room.message/${encodeURIComponent(txnId)}`, {
+      token,
+      body: { msgtype: 'm.text', body: text },
+      ...(signal ? { signal } : {}),
+    });
+  }
+
   async uploadFilter(token: string, userId: string, filter: Json): Promise<string> {
     const result = await this.call('POST', `/_matrix/client/v3/user/${encodeURIComponent(userId)}/filter`, { token, body: filter });
     const filterId = result.body['filter_id'];

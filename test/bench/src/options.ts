@@ -1,21 +1,41 @@
 import { assertLoopbackUrl } from './loopback.js';
 
 /**
- * Run order: memory first (a fresh process), replay after the writes (it replays everything the
+ * Run order: memory first (a fresh process), hop right after fan-out (both are latency runs on a
+ * server not yet grown by the heavy scenarios), replay after the writes (it replays everything the
  * run wrote), scale-out next to last (it kills processes and restarts the broker), hostile last (it
  * trips the rate limits of the harness's address and, on a server that accepts poison values, can
  * stall a partition for good).
  */
-export const SCENARIO_NAMES = ['memory', 'fanout', 'writes', 'idle', 'initial', 'replay', 'scaleout', 'hostile'] as const;
+export const SCENARIO_NAMES = ['memory', 'fanout', 'hop', 'writes', 'idle', 'initial', 'replay', 'scaleout', 'hostile'] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 /** What runs without --scenarios: everything but the hostile mix, which runs only when named. */
 export const DEFAULT_SCENARIOS: readonly ScenarioName[] = SCENARIO_NAMES.filter((name) => name !== 'hostile');
+
+/**
+ * The default scenarios of a target: never hostile (only when named); hop needs messages
+ * (`m.room.message`), which the project's standalone mode does not serve, so not for `project`.
+ */
+export function defaultScenarios(target: string): ScenarioName[] {
+  return DEFAULT_SCENARIOS.filter((name) => name !== 'hop' || target !== 'project');
+}
+
+/**
+ * The label of a server when --target is not given: from the port (8008 project, 8448 synapse).
+ * Companion mode's router listens on 8008 too, so `companion` is always named explicitly.
+ */
+export function targetFromPort(port: string): string {
+  return port === '8008' ? 'project' : port === '8448' ? 'synapse' : 'other';
+}
 
 export interface Options {
   readonly baseUrl: string;
   /** Origin of /sync (defaults to baseUrl; set it to bypass a router for the long-polls). */
   readonly syncBaseUrl: string;
-  /** `project`, `synapse` or any label; `project` enables the project-specific scenario parts. */
+  /**
+   * `project`, `companion`, `synapse` or any label; `project` enables the project-specific scenario
+   * parts (standalone stack), `companion` the companion stack's process list and hop defaults.
+   */
   readonly target: string;
   readonly quick: boolean;
   readonly seed: number;
@@ -52,6 +72,16 @@ export interface Options {
   readonly hostileConcurrency: number;
   readonly hostileSettleS: number;
   readonly hostileGoodRate: number;
+  /** Second /sync origin of the hop scenario (e.g. the companion's own Synapse), or none. */
+  readonly hopDirectUrl: string | undefined;
+  readonly hopRooms: number;
+  readonly hopRate: number;
+  readonly hopDurationS: number;
+  readonly hopSettleS: number;
+  readonly hopRounds: number;
+  readonly hopLongPollMs: number;
+  readonly hopIdleConcurrency: number;
+  readonly hopIdleDurationS: number;
   /** name → pid file, for RSS and CPU readings. */
   readonly pids: ReadonlyMap<string, string>;
   /** Which of `pids` serves /sync (the RSS target applies to it). */
@@ -71,14 +101,14 @@ export const FLAGS = [
   { flag: 'sync-base-url', help: 'origin for /sync (default: the base URL)', full: undefined },
   {
     flag: 'target',
-    help: 'label of the server: project | synapse | <name> (default from the port: 8008 project, 8448 synapse)',
+    help: 'label of the server: project | companion | synapse | <name> (default from the port: 8008 project, 8448 synapse)',
     full: undefined,
   },
   { flag: 'seed', help: 'seed of the user/room layout and of every random choice', full: 4429 },
   {
     flag: 'scenarios',
-    help: `comma-separated subset of ${SCENARIO_NAMES.join(',')} (hostile runs only when named)`,
-    full: DEFAULT_SCENARIOS.join(','),
+    help: `comma-separated subset of ${SCENARIO_NAMES.join(',')} (hostile runs only when named, hop not for project)`,
+    full: undefined,
   },
   { flag: 'out', help: 'reports directory', full: 'test/bench/reports' },
   { flag: 'state-dir', help: 'where seeded setups (users, tokens, rooms) are remembered for reuse', full: 'test/bench/.state' },
@@ -122,6 +152,24 @@ export const FLAGS = [
     full: 20,
     quick: 10,
   },
+  {
+    flag: 'hop-direct-url',
+    help: "hop: a second /sync origin measured the same way, e.g. the companion's own Synapse (companion: http://127.0.0.1:$MX_SYNAPSE_PORT, 8448; 'none' to skip)",
+    full: undefined,
+  },
+  { flag: 'hop-rooms', help: 'hop: rooms of the social graph with a sender (their members long-poll)', full: 10, quick: 6 },
+  { flag: 'hop-rate', help: 'hop: messages per second in all (spread over the rooms, open loop)', full: 5, quick: 5 },
+  {
+    flag: 'hop-duration',
+    help: 'hop: seconds of messages per long-poll phase (one per filter and round, every origin at once)',
+    full: 20,
+    quick: 5,
+  },
+  { flag: 'hop-settle', help: 'hop: seconds to wait for the last deliveries of a phase', full: 5, quick: 3 },
+  { flag: 'hop-rounds', help: 'hop: rounds of phases (the filter and idle origin order alternate between rounds)', full: 2, quick: 1 },
+  { flag: 'hop-long-poll', help: 'hop: long-poll timeout (ms) of the receivers', full: 30000 },
+  { flag: 'hop-idle-concurrency', help: 'hop: concurrent idle /sync?timeout=0 requests per idle phase', full: 4 },
+  { flag: 'hop-idle-duration', help: 'hop: seconds of each idle phase', full: 10, quick: 3 },
   { flag: 'pid', help: 'name=pidfile of a server process for RSS/CPU (repeatable; defaults per target)', full: undefined },
   { flag: 'sync-process', help: 'which --pid serves /sync (default sync-api, else synapse, else the first)', full: undefined },
 ] as const satisfies readonly FlagSpec[];
@@ -196,11 +244,13 @@ export function resolveOptions(flags: Raw, env: NodeJS.ProcessEnv): Options {
   assertLoopbackUrl(baseUrl, '--base-url');
   const syncBaseUrl = (raw('sync-base-url') ?? baseUrl).replace(/\/$/, '');
   assertLoopbackUrl(syncBaseUrl, '--sync-base-url');
-  const port = new URL(baseUrl).port;
-  const target = raw('target') ?? (port === '8008' ? 'project' : port === '8448' ? 'synapse' : 'other');
+  const target = raw('target') ?? targetFromPort(new URL(baseUrl).port);
   if (!/^[a-z0-9][a-z0-9._-]*$/i.test(target)) throw new Error(`--target must be a simple label, got ${target}`);
+  const hopDirectRaw = raw('hop-direct-url') ?? (target === 'companion' ? `http://127.0.0.1:${env['MX_SYNAPSE_PORT'] ?? '8448'}` : 'none');
+  const hopDirectUrl = hopDirectRaw === 'none' || hopDirectRaw === '' ? undefined : hopDirectRaw.replace(/\/$/, '');
+  if (hopDirectUrl !== undefined) assertLoopbackUrl(hopDirectUrl, '--hop-direct-url');
 
-  const scenarios = raw('scenarios')!
+  const scenarios = (raw('scenarios') ?? defaultScenarios(target).join(','))
     .split(',')
     .map((name) => name.trim())
     .filter(Boolean);
@@ -265,6 +315,15 @@ export function resolveOptions(flags: Raw, env: NodeJS.ProcessEnv): Options {
     hostileConcurrency: int('hostile-concurrency', 1),
     hostileSettleS: num('hostile-settle', 0),
     hostileGoodRate: num('hostile-good-rate', 0.1),
+    hopDirectUrl,
+    hopRooms: int('hop-rooms', 1),
+    hopRate: num('hop-rate', 0.1),
+    hopDurationS: num('hop-duration', 1),
+    hopSettleS: num('hop-settle', 0),
+    hopRounds: int('hop-rounds', 1),
+    hopLongPollMs: int('hop-long-poll', 1000),
+    hopIdleConcurrency: int('hop-idle-concurrency', 1),
+    hopIdleDurationS: num('hop-idle-duration', 0),
     pids,
     syncProcess: raw('sync-process'),
   };

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { defaultPids } from './default-pids.js';
 import { HttpClient } from './http-client.js';
 import { HttpStats } from './http-stats.js';
 import { MatrixClient } from './matrix-client.js';
@@ -11,6 +12,7 @@ import { reportMarkdown } from './report/markdown.js';
 import { type Plot, type Report, type ScenarioResult } from './report/model.js';
 import { type ScenarioContext } from './scenarios/context.js';
 import { runFanOut } from './scenarios/fan-out.js';
+import { runHop } from './scenarios/hop.js';
 import { runHostile } from './scenarios/hostile.js';
 import { runIdleSync } from './scenarios/idle-sync.js';
 import { runInitialSync } from './scenarios/initial-sync.js';
@@ -25,6 +27,7 @@ import { now } from './time.js';
 
 const RUNNERS: Record<ScenarioName, (ctx: ScenarioContext) => Promise<ScenarioResult>> = {
   fanout: runFanOut,
+  hop: runHop,
   writes: runWrites,
   idle: runIdleSync,
   memory: runMemory,
@@ -37,17 +40,6 @@ const RUNNERS: Record<ScenarioName, (ctx: ScenarioContext) => Promise<ScenarioRe
 function stamp(date: Date): string {
   const pad = (n: number) => String(n).padStart(2, '0');
   return `${date.getFullYear()}${pad(date.getMonth() + 1)}${pad(date.getDate())}-${pad(date.getHours())}${pad(date.getMinutes())}${pad(date.getSeconds())}`;
-}
-
-/** Server processes to watch when none were given: the local stack's pid files, or the local Synapse's. */
-function defaultPids(options: Options): Map<string, string> {
-  if (options.pids.size) return new Map(options.pids);
-  const local = process.env['MX_LOCAL_DIR'] ?? path.join(options.projectRoot, '.local');
-  if (options.target === 'project')
-    return new Map(['writer', 'projector', 'sync-api'].map((name) => [name, path.join(local, 'run', `${name}.pid`)]));
-  if (options.target === 'synapse')
-    return new Map([['synapse', path.join(process.env['MX_SYNAPSE_DIR'] ?? path.join(local, 'synapse'), 'synapse.pid')]]);
-  return new Map();
 }
 
 export async function runBenchmark(options: Options): Promise<string> {
@@ -65,7 +57,7 @@ export async function runBenchmark(options: Options): Promise<string> {
   const matrix = new MatrixClient(http, syncHttp, stats);
   const versions = await matrix.call('GET', '/_matrix/client/versions');
   if (versions.status !== 200) log(`warning: ${options.baseUrl}/_matrix/client/versions answered ${versions.status}`);
-  const pids = defaultPids(options);
+  const pids = defaultPids(options, process.env);
   const processes = await resolvePids(pids);
   for (const ref of processes)
     if (ref.pid === undefined) log(`no running process in ${ref.pidFile} (${ref.name}): RSS/CPU not measured for it`);
@@ -83,6 +75,7 @@ export async function runBenchmark(options: Options): Promise<string> {
   let crowd: Promise<CrowdSetup> | undefined;
   const filters = new Map<string, Promise<string>>();
   const plots: Plot[] = [];
+  const extraSyncHttp = new Map<string, HttpClient>();
   const ctx: ScenarioContext = {
     options,
     matrix,
@@ -99,6 +92,15 @@ export async function runBenchmark(options: Options): Promise<string> {
         filters.set(key, id);
       }
       return id;
+    },
+    matrixWithSync: (syncBaseUrl: string) => {
+      if (syncBaseUrl === options.syncBaseUrl) return matrix;
+      let client = syncBaseUrl === options.baseUrl ? http : extraSyncHttp.get(syncBaseUrl);
+      if (!client) {
+        client = new HttpClient(syncBaseUrl);
+        extraSyncHttp.set(syncBaseUrl, client);
+      }
+      return new MatrixClient(http, client, stats);
     },
     writePlot: async (file, title, svg) => {
       await writeFile(path.join(dir, file), svg);
@@ -179,5 +181,6 @@ export async function runBenchmark(options: Options): Promise<string> {
   await save();
   http.close();
   if (syncHttp !== http) syncHttp.close();
+  for (const client of extraSyncHttp.values()) client.close();
   return dir;
 }

@@ -16,6 +16,8 @@ export interface ScenarioContext {
   /** The user's uploaded filter asking for `fields` (plus `extra`), uploaded once per run and user. */
   readonly filterId: (user: BenchUser, fields: readonly string[], extra?: Record<string, unknown>) => Promise<string>;
   readonly writePlot: (file: string, title: string, svg: string) => Promise<Plot>;
+  /** A client like `matrix` (same base URL, same counters) whose /sync goes to another origin. */
+  readonly matrixWithSync: (syncBaseUrl: string) => MatrixClient;
 }
 
 export function newResult(name: ScenarioName, title: string, parameters: Record<string, unknown>): ScenarioResult {

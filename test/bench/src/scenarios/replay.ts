@@ -27,7 +27,11 @@ export async function runReplay(ctx: ScenarioContext): Promise<ScenarioResult> {
   const cli = path.resolve(o.projectRoot, CLI);
   if (o.target !== 'project') {
     result.status = 'not-applicable';
-    result.notes.push(`Not applicable to target ${o.target}: the replay is this project's own command (topics → projection).`);
+    result.notes.push(
+      o.target === 'companion'
+        ? "Not applicable to target companion: the replay command runs with the standalone stack's environment (deploy/local/local.env: database matrix, topics mx.*), not companion.sh's (matrix_companion, mxc.*), and companion mode's projection also holds what the homeserver's feed and the bootstrap appended; verify companion mode with `companion-verify` instead."
+        : `Not applicable to target ${o.target}: the replay is this project's own command (topics → projection).`,
+    );
     return result;
   }
   if (!existsSync(cli)) {

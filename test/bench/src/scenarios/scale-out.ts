@@ -46,7 +46,11 @@ export async function runScaleOut(ctx: ScenarioContext): Promise<ScenarioResult>
   });
   if (o.target !== 'project') {
     result.status = 'not-applicable';
-    result.notes.push(`Not applicable to target ${o.target}: it starts and kills this project's own processes.`);
+    result.notes.push(
+      o.target === 'companion'
+        ? "Not applicable to target companion: it starts extra projectors with the standalone stack's environment (deploy/local/local.env) and stops the broker through deploy/local/kafka.sh with the default ports, neither of which is companion.sh's stack."
+        : `Not applicable to target ${o.target}: it starts and kills this project's own processes.`,
+    );
     return result;
   }
   const env = await projectEnv(o.projectRoot);
