@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
-import { REQUESTER_RESOLVER, type Requester, type RequesterResolver, HomeserverRequesterResolver } from '@mx/auth';
+import { REQUESTER_RESOLVER, type Requester, type RequesterResolver, HomeserverRequesterResolver, isTokenRefusal } from '@mx/auth';
 import {
   decodeCompanionSyncToken,
   HomeserverClient,
@@ -10,7 +10,7 @@ import {
   type HomeserverAnswer,
 } from '@mx/companion';
 import { APP_CONFIG, type AppConfig } from '@mx/config';
-import { MatrixErrors } from '@mx/matrix';
+import { MatrixError, MatrixErrors } from '@mx/matrix';
 import { MalformedSyncTokenError, type SyncFilter, type SyncPositions } from '@mx/sync';
 import type { ParkedLongPoll } from '../sync/long-poll-registry.js';
 import { LongPolls } from '../sync/long-polls.js';
@@ -182,7 +182,10 @@ export class CompanionSyncService {
         try {
           await this.resolver.resolve(token);
         } catch (error) {
-          return { kind: 'tokenRefused', error };
+          // Only the homeserver's refusal of the token ends the request; an unreachable homeserver
+          // (its own /sync fails by itself then) is no answer about the token.
+          if (error instanceof MatrixError && isTokenRefusal(error.status)) return { kind: 'tokenRefused', error };
+          this.logger.warn({ err: error }, 'could not check a parked long-poll’s token again; it keeps waiting');
         }
       }
       if (poll.released) {
