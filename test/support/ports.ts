@@ -51,6 +51,8 @@ export const PORT_OFFSETS = {
   companionOutages: { synapse: 124, writer: 125, projector: 126, syncApi: 127, kafka: 128, kafkaController: 129 },
   /** The MSC4429 behaviour table in companion mode: a Synapse of the test's own and the three services in companion mode. */
   companionMsc4429: { synapse: 130, writer: 131, projector: 132, syncApi: 133 },
+  /** Companion mode with the projection's database down: a PostgreSQL cluster of the test's own, a Synapse, a companion sync API. */
+  companionDatabaseOutage: { postgres: 187, synapse: 188, syncApi: 189 },
 } as const;
 
 /** The README promises that tests listen on at most base + 240. */

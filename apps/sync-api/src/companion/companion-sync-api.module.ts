@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { AuthModule, COMPANION_AUTH_PROVIDERS } from '@mx/auth';
 import { AppConfigModule } from '@mx/config';
 import { EventLogModule } from '@mx/event-log';
-import { DatabaseReadinessProbe, ObservabilityModule } from '@mx/http';
+import { ObservabilityModule } from '@mx/http';
 import { StorageModule } from '@mx/storage';
 import { CommitWakeups } from '../sync/commit-wakeups.js';
 import { LongPolls } from '../sync/long-polls.js';
@@ -24,7 +24,10 @@ import { CompanionVersionsController } from './companion-versions.controller.js'
 @Module({
   imports: [
     AppConfigModule.forService(SYNC_API_DEFAULTS),
-    ObservabilityModule.forService({ service: 'sync-api', readinessProbes: [DatabaseReadinessProbe] }),
+    // Ready without the projection's database: /sync then still serves the homeserver's answers
+    // (chat never depends on the project's storage), so an outage there must not take the
+    // replicas out of their Service.
+    ObservabilityModule.forService({ service: 'sync-api', readinessProbes: [] }),
     StorageModule,
     EventLogModule,
     AuthModule,
