@@ -8,6 +8,8 @@
 #   deploy/local/companion.sh up       provision Node 24 if needed, install, build, start everything
 #   deploy/local/companion.sh down     stop everything (data is kept in .local/)
 #   deploy/local/companion.sh status
+#   deploy/local/companion.sh verify [--repair]   compare Synapse's profiles with the projection
+#                                                 (ops companion-verify, with the stack's environment)
 #
 # Env (defaults in brackets), besides those of infra.sh, services.sh, router.sh and synapse.sh:
 #   MX_ROUTER_PORT [8008]  MX_WRITER_PORT [8101]  MX_SYNC_API_PORT [8102]  MX_PROJECTOR_PORT [8103]
@@ -133,6 +135,22 @@ cmd_up() {
   say "companion stack up in $(secs_since "$t0"): clients use http://127.0.0.1:${MX_ROUTER_PORT:-8008} (homeserver $synapse_url)"
 }
 
+# verify [--repair]: ops companion-verify against the running stack (exit 0 equal, 2 different).
+cmd_verify() {
+  local synapse_url
+  PATH="$(bash "$HERE/node.sh"):$PATH"
+  export PATH
+  cd "$MX_ROOT"
+  companion_env
+  synapse_url="$(appservice_value MX_SYNAPSE_URL)"
+  MX_UPSTREAM_URL="$synapse_url"
+  MX_APPSERVICE_AS_TOKEN="$(appservice_value MX_APPSERVICE_AS_TOKEN)"
+  MX_APPSERVICE_HS_TOKEN="$(appservice_value MX_APPSERVICE_HS_TOKEN)"
+  MX_UPSTREAM_ADMIN_TOKEN="${MX_UPSTREAM_ADMIN_TOKEN:-$(admin_token "$synapse_url")}"
+  export MX_UPSTREAM_URL MX_APPSERVICE_AS_TOKEN MX_APPSERVICE_HS_TOKEN MX_UPSTREAM_ADMIN_TOKEN
+  node "$OPS" companion-verify "$@"
+}
+
 cmd_down() {
   local rc=0
   bash "$HERE/router.sh" stop || rc=1
@@ -155,5 +173,6 @@ case ${1:-} in
   up) cmd_up ;;
   down) cmd_down ;;
   status) cmd_status ;;
-  *) echo "usage: $0 {up|down|status}" >&2; exit 64 ;;
+  verify) shift; cmd_verify "$@" ;;
+  *) echo "usage: $0 {up|down|status|verify [--repair]}" >&2; exit 64 ;;
 esac
