@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { decodeCompanionSyncToken } from '@mx/companion';
 import { extraService } from '../support/accounts.js';
 import { request, uniqueLocalpart, type MatrixResponse } from '../support/matrix-client.js';
+import { metricValue } from '../support/observe.js';
 import { freshDatabase, psql, setUpFor } from '../support/own-infra.js';
 import { PORT_OFFSETS } from '../support/ports.js';
 import type { ServiceProcess } from '../support/service-process.js';
@@ -214,11 +215,15 @@ describe('companion mode: /sync in front of Synapse', () => {
     expect(after.homeserver).toBe(before.homeserver);
     expect(after.positions!.profile[0]).toBe(6);
 
-    // The next request continues from both positions: Synapse's messages still arrive, the change is not sent again.
+    // The next long-poll continues from both positions: Synapse's messages still arrive, the change is not sent
+    // again, and it joins the Synapse poll the first one left running (no new Synapse /sync for it).
+    const joined = () => metricValue(syncApi!.url, 'mx_companion_upstream_syncs_total', 'kind="joined"').then((value) => value ?? 0);
+    const joinedBefore = await joined();
     await send('after the profile change');
-    const next = ok(await sync({ since: body.next_batch, filter }), 'next sync');
+    const next = ok(await sync({ since: body.next_batch, filter, timeout: '20000' }), 'next sync');
     expect(messagesIn(next, roomId)).toEqual(['after the profile change']);
     expect(next['org.matrix.msc4429.users']).toBeUndefined();
+    expect(await joined()).toBe(joinedBefore + 1);
   });
 
   it("with the projection unreadable, /sync still returns Synapse's response, without a users section, the project's part kept", async () => {

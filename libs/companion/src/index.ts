@@ -9,3 +9,4 @@ export * from './bootstrap/member-snapshot.js';
 export * from './bootstrap/profile-snapshot.js';
 export * from './bootstrap/profile-differences.js';
 export * from './bootstrap/snapshot-file.js';
+export * from './shared-upstream-polls.js';

@@ -1,11 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
+import { Counter, Registry } from 'prom-client';
 import { REQUESTER_RESOLVER, type Requester, type RequesterResolver, HomeserverRequesterResolver, isTokenRefusal } from '@mx/auth';
 import {
   decodeCompanionSyncToken,
   HomeserverClient,
   homeserverError,
   HomeserverRequestCancelled,
+  SharedUpstreamPolls,
   type CompanionSyncToken,
   type HomeserverAnswer,
 } from '@mx/companion';
@@ -22,6 +24,11 @@ function single(value: unknown, name: string): string | undefined {
   if (typeof value !== 'string') throw MatrixErrors.invalidParam(`${name} must be given once`);
   return value;
 }
+
+/** Homeserver long-polls one replica keeps for its clients' next requests at most. */
+const SHARED_UPSTREAM_POLLS = 20_000;
+/** How long a homeserver answer that came while no request waited is kept for the next one. */
+const KEEP_UPSTREAM_ANSWER_MS = 30_000;
 
 type Outcome =
   | { readonly kind: 'homeserver'; readonly answer: HomeserverAnswer }
@@ -50,9 +57,23 @@ export class CompanionSyncService {
     @Inject(REQUESTER_RESOLVER) private readonly resolver: RequesterResolver,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly logger: PinoLogger,
+    registry: Registry,
   ) {
     this.logger.setContext(CompanionSyncService.name);
+    this.upstreamSyncs = new Counter({
+      name: 'mx_companion_upstream_syncs_total',
+      help: "Homeserver /sync requests of companion long-polls: started, or joined (a poll an earlier request of the same token and homeserver position left running when the project's side answered first)",
+      labelNames: ['kind'],
+      registers: [registry],
+    });
   }
+
+  /** Homeserver long-polls left running when the project's side answered first, for the client's next request. */
+  private readonly sharedPolls = new SharedUpstreamPolls<HomeserverAnswer>({
+    maxEntries: SHARED_UPSTREAM_POLLS,
+    keepAnswerMs: KEEP_UPSTREAM_ANSWER_MS,
+  });
+  private readonly upstreamSyncs: Counter<'kind'>;
 
   async sync(
     requester: Requester,
@@ -94,18 +115,23 @@ export class CompanionSyncService {
     if (closed.aborted) onClose();
     // Registered for logouts heard from any replica (and bounded per user, as in standalone mode).
     const parked = this.longPolls.park(requester.userId, tokenHash);
+    // A long-poll from a position joins the homeserver poll an earlier request of this token left
+    // running for the same position (see SharedUpstreamPolls); its end releases it instead of
+    // cancelling it. Other requests (initial syncs, timeout 0) have a poll of their own.
+    const homeserverQuery = homeserverSyncQuery(query, since?.homeserver, timeoutMs);
+    const startPoll = (cancel: AbortSignal) =>
+      this.homeserver.get('/_matrix/client/v3/sync', { token, query: homeserverQuery, waitMs: timeoutMs ?? 0, cancel });
+    const shared =
+      since !== undefined && (timeoutMs ?? 0) > 0
+        ? this.sharedPolls.join(`${tokenHash}\n${homeserverSyncQuery(query, since.homeserver, undefined).toString()}`, startPoll)
+        : undefined;
+    if (shared) this.upstreamSyncs.inc({ kind: shared.reused ? 'joined' : 'started' });
+    let consumed = false;
     try {
-      const homeserver: Promise<Outcome> = this.homeserver
-        .get('/_matrix/client/v3/sync', {
-          token,
-          query: homeserverSyncQuery(query, since?.homeserver, timeoutMs),
-          waitMs: timeoutMs ?? 0,
-          cancel: cancelHomeserver.signal,
-        })
-        .then(
-          (answer) => ({ kind: 'homeserver', answer }),
-          (error: unknown) => ({ kind: 'homeserverFailed', error }),
-        );
+      const homeserver: Promise<Outcome> = (shared ? shared.answer : startPoll(cancelHomeserver.signal)).then(
+        (answer) => ({ kind: 'homeserver', answer }),
+        (error: unknown) => ({ kind: 'homeserverFailed', error }),
+      );
       const contenders: Promise<Outcome>[] = [homeserver, this.watchToken(token, parked.poll, since !== undefined, stopWaiting.signal)];
       // A long-poll from a position of ours: the projection may have news before the homeserver does.
       if (projectionUp && since !== undefined && positions !== undefined && !fullState && (timeoutMs ?? 0) > 0) {
@@ -142,6 +168,7 @@ export class CompanionSyncService {
         throw outcome.error;
       }
       const { answer } = outcome;
+      consumed = true;
       if (answer.status !== 200) {
         if (answer.status === 401 && this.resolver instanceof HomeserverRequesterResolver) this.resolver.forget(token);
         throw homeserverError(answer);
@@ -161,6 +188,7 @@ export class CompanionSyncService {
       closed.removeEventListener('abort', onClose);
       stopWaiting.abort();
       parked.leave();
+      shared?.release(consumed);
     }
   }
 
