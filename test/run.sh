@@ -20,6 +20,8 @@ done
 if [[ ${#synapse_projects[@]} -eq 0 || " ${synapse_projects[*]} " == *" integration "* ]]; then
   mkdir -p .local
   bash deploy/local/synapse.sh install >.local/synapse-install.log 2>&1 &
+  # Debian's chromium for the browser test (test/tools/ensure-chromium.sh; apt-get, about 20 s once), which waits for it.
+  bash test/tools/ensure-chromium.sh >.local/chromium-install.log 2>&1 &
 fi
 if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then
   npm ci --no-audit --no-fund --loglevel=error

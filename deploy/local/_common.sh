@@ -82,8 +82,8 @@ apt_install() {
     printf '#!/bin/sh\nexit 101\n' >"$prc" && chmod 755 "$prc" && created=1
   fi
   local rc=0
-  { DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"; } \
+  { DEBIAN_FRONTEND=noninteractive apt-get update -qq -o DPkg::Lock::Timeout=600 &&
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 --no-install-recommends "$@"; } \
     >"$MX_LOCAL_DIR/apt-install.log" 2>&1 || rc=$?
   (( created )) && rm -f "$prc"
   if (( rc != 0 )); then

@@ -30,6 +30,8 @@ export const PORT_OFFSETS = {
   routerCapacity: { router: 225, syncApi: 226 },
   gracefulShutdown: { writer: 227 },
   chartWiring: { router: 230, writer: 231, syncApi: 232, projector: 233 },
+  /** The chart's companion-mode wiring: a router driven by the rendered Ingress/HTTPRoute, a Synapse of the test's own and the three services as the chart renders them. */
+  chartWiringCompanion: { router: 153, synapse: 154, writer: 155, projector: 156, syncApi: 157 },
   routerErrors: { router: 236, closingUpstream: 237, silentUpstream: 238 },
   /** A Synapse of the test's own (test/support/synapse.ts) and the appservice the test plays, where Synapse sends to. */
   synapseAppservice: { synapse: 210, appservice: 211 },
@@ -51,6 +53,8 @@ export const PORT_OFFSETS = {
   companionOutages: { synapse: 124, writer: 125, projector: 126, syncApi: 127, kafka: 128, kafkaController: 129 },
   /** The MSC4429 behaviour table in companion mode: a Synapse of the test's own and the three services in companion mode. */
   companionMsc4429: { synapse: 130, writer: 131, projector: 132, syncApi: 133 },
+  /** The browser test (headless Chromium): the page's static server, and a companion stack of its own (router, Synapse, the three services). */
+  browser: { staticServer: 134, router: 135, synapse: 136, writer: 137, projector: 138, syncApi: 139 },
   /** Companion mode with the projection's database down: a PostgreSQL cluster of the test's own, a Synapse, a companion sync API. */
   companionDatabaseOutage: { postgres: 187, synapse: 188, syncApi: 189 },
 } as const;
