@@ -197,4 +197,23 @@ describe('companion mode: profile writes go to the homeserver first, then to the
     const fresh = expectOk(await bobSync({}), 'bob initial /sync after the delete');
     expect(aliceUpdates(fresh)).toEqual({ 'm.status': { text: 'on a train', emoji: '🚆' } });
   });
+
+  it('answers profile reads reaching the writer (an Ingress cannot split methods) with the homeserver’s own answers', async () => {
+    // A user the project never heard of (no room, no write through it): Synapse names new accounts after their localpart.
+    const carol = await register('carol');
+    const localpart = carol.user_id.slice(1, carol.user_id.indexOf(':'));
+    const viaWriter = (path: string) => request('GET', path, { baseUrl: writer!.url, token: carol.access_token });
+    const viaSynapse = (path: string) => request('GET', path, { baseUrl: hs().baseUrl, token: carol.access_token });
+    const unknownUser = profilePath('@nobody-here:localhost');
+    for (const path of [profilePath(carol.user_id), profilePath(carol.user_id, 'displayname'), profilePath(alice.user_id), unknownUser]) {
+      const [writerAnswer, synapseAnswer] = await Promise.all([viaWriter(path), viaSynapse(path)]);
+      expect({ status: writerAnswer.status, body: writerAnswer.body }, path).toEqual({
+        status: synapseAnswer.status,
+        body: synapseAnswer.body,
+      });
+    }
+    expect(expectOk(await viaWriter(profilePath(carol.user_id, 'displayname')), 'displayname')).toEqual({ displayname: localpart });
+    // An unknown user is Synapse's 404 (with Synapse's own errcode), not the projection's.
+    expect((await viaWriter(unknownUser)).status).toBe(404);
+  });
 });

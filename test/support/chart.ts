@@ -108,9 +108,16 @@ export interface Container {
   readonly securityContext?: Record<string, unknown>;
 }
 
-/** The (single) container of a Deployment or Job. */
+/** The pod template spec of a Deployment, Job or CronJob. */
+export function podTemplateSpec(workload: K8sObject): Record<string, unknown> {
+  const spec: unknown =
+    workload.kind === 'CronJob' ? (workload.spec as { jobTemplate: { spec: unknown } }).jobTemplate.spec : workload.spec;
+  return (spec as { template: { spec: Record<string, unknown> } }).template.spec;
+}
+
+/** The (single) container of a Deployment, Job or CronJob. */
 export function containerOf(workload: K8sObject): Container {
-  const containers = (workload.spec as { template: { spec: { containers: Container[] } } }).template.spec.containers;
+  const containers = podTemplateSpec(workload)['containers'] as Container[];
   if (containers.length !== 1 || !containers[0]) throw new Error(`${workload.metadata.name}: expected one container`);
   return containers[0];
 }
@@ -182,4 +189,83 @@ export function routeTimeouts(objects: readonly K8sObject[]): RouteTimeouts {
     ...(ingress ? { ingressRead: annotation('proxy-read-timeout'), ingressSend: annotation('proxy-send-timeout') } : {}),
     httpRouteRequests: rules.map((rule) => gatewayDurationMs(rule.timeouts?.request ?? '0s')),
   };
+}
+
+/**
+ * Which backend (Service name) a request reaches through an HTTPRoute, by the Gateway API's
+ * matching and precedence rules for the match types the chart uses (Exact and PathPrefix paths,
+ * methods): among the rules' matches that the request satisfies, an Exact path beats any prefix,
+ * a longer prefix beats a shorter one, and a match with a method beats one without.
+ */
+export function httpRouteBackendFor(route: K8sObject, method: string, path: string): string | undefined {
+  const rules = (
+    route.spec as { rules: { matches: { path: { type: string; value: string }; method?: string }[]; backendRefs: { name: string }[] }[] }
+  ).rules;
+  const candidates = rules.flatMap((rule) =>
+    rule.matches.map((match) => {
+      if (match.path.type !== 'Exact' && match.path.type !== 'PathPrefix')
+        throw new Error(`HTTPRoute uses a ${match.path.type} match (implementation-specific)`);
+      return { ...match, backend: rule.backendRefs[0]?.name };
+    }),
+  );
+  const satisfied = candidates.filter(
+    (candidate) =>
+      (candidate.method === undefined || candidate.method === method) &&
+      (candidate.path.type === 'Exact' ? candidate.path.value === path : elementPrefix(candidate.path.value, path)),
+  );
+  const rank = (candidate: (typeof satisfied)[number]) => [
+    candidate.path.type === 'Exact' ? 1 : 0,
+    candidate.path.value.replace(/\/+$/, '').length,
+    candidate.method === undefined ? 0 : 1,
+  ];
+  satisfied.sort((a, b) => {
+    const [ra, rb] = [rank(a), rank(b)];
+    for (let index = 0; index < ra.length; index += 1) if (ra[index] !== rb[index]) return rb[index]! - ra[index]!;
+    return 0;
+  });
+  return satisfied[0]?.backend;
+}
+
+/** `/a/b` is an element-wise prefix of `/a/b` and `/a/b/c`, not of `/a/bc` (Ingress Prefix and HTTPRoute PathPrefix alike). */
+function elementPrefix(prefix: string, path: string): boolean {
+  const trimmed = prefix.replace(/\/+$/, '');
+  if (trimmed === '') return true;
+  return path === trimmed || path.startsWith(`${trimmed}/`);
+}
+
+/** The Ingress paths of every rendered Ingress (the chart may split one host over two Ingresses), with the Ingress each is in. */
+export function ingressPaths(
+  objects: readonly K8sObject[],
+): { ingress: string; path: string; pathType: string; service: string; port: { name?: string; number?: number } }[] {
+  return objects
+    .filter((object) => object.kind === 'Ingress')
+    .flatMap((ingress) =>
+      (
+        ingress.spec as {
+          rules: {
+            http: {
+              paths: { path: string; pathType: string; backend: { service: { name: string; port: { name?: string; number?: number } } } }[];
+            };
+          }[];
+        }
+      ).rules.flatMap((rule) =>
+        rule.http.paths.map((entry) => ({
+          ingress: ingress.metadata.name,
+          path: entry.path,
+          pathType: entry.pathType,
+          service: entry.backend.service.name,
+          port: entry.backend.service.port,
+        })),
+      ),
+    );
+}
+
+/** Ingress path matching over the paths of every Ingress of one host (as ingress-nginx merges them): Exact beats Prefix, the longest Prefix wins. */
+export function ingressBackendFor(objects: readonly K8sObject[], path: string): string | undefined {
+  const paths = ingressPaths(objects);
+  const exact = paths.find((entry) => entry.pathType === 'Exact' && entry.path === path);
+  if (exact) return exact.service;
+  return paths
+    .filter((entry) => entry.pathType === 'Prefix' && elementPrefix(entry.path, path))
+    .sort((a, b) => b.path.length - a.path.length)[0]?.service;
 }

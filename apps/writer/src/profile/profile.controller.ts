@@ -1,14 +1,21 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Put, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Headers, HttpCode, Inject, Optional, Param, Put, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { AuthenticatedRequester, type Requester } from '@mx/auth';
 import { APP_CONFIG, type AppConfig } from '@mx/config';
 import { checkProfileKey, MatrixErrors } from '@mx/matrix';
 import { checkProfileValue, clearsProfileField, ProfileFieldPolicy } from '@mx/profile';
+import { HomeserverProfileReader } from '../companion/homeserver-profile-reader.js';
 import { ProfileCommandService } from './profile-command.service.js';
 import { ProfileReader } from './profile-reader.js';
 import { ProfileWriteAuthGuard } from './profile-write-auth.guard.js';
 import { ProfileWriteThrottlerGuard } from './profile-write-throttler.guard.js';
 import { ValidUserIdParamGuard } from './valid-user-id-param.guard.js';
+
+/** The bearer token of an Authorization header, if it holds one. */
+function bearerToken(authorization: string | undefined): string | undefined {
+  const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
+  return match?.[1];
+}
 
 function checkKey(keyName: string): void {
   const problem = checkProfileKey(keyName);
@@ -18,7 +25,8 @@ function checkKey(keyName: string): void {
 
 /**
  * The profile API (spec profile.yaml, MSC4133). Writes are checked in the reference homeserver's
- * order: user ID, access token, key, body, permission, size.
+ * order: user ID, access token, key, body, permission, size. Companion mode: reads are the
+ * homeserver's (HomeserverProfileReader).
  */
 @ApiTags('profile')
 @Controller('_matrix/client/v3/profile')
@@ -30,13 +38,15 @@ export class ProfileController {
     private readonly commands: ProfileCommandService,
     private readonly reader: ProfileReader,
     @Inject(APP_CONFIG) config: AppConfig,
+    @Optional() private readonly homeserverReads?: HomeserverProfileReader,
   ) {
     this.policy = new ProfileFieldPolicy(config.profile.allowedFields, config.profile.disallowedFields);
   }
 
   @Get(':userId')
   @ApiOkResponse({ description: 'Every field of the profile', schema: { type: 'object', additionalProperties: true } })
-  async getProfile(@Param('userId') userId: string): Promise<Record<string, unknown>> {
+  async getProfile(@Param('userId') userId: string, @Headers('authorization') authorization?: string): Promise<Record<string, unknown>> {
+    if (this.homeserverReads) return this.homeserverReads.read(userId, undefined, bearerToken(authorization));
     const profile = await this.reader.profile(userId);
     if (profile.size === 0 && !(await this.reader.userExists(userId))) throw MatrixErrors.notFound('Profile not found');
     return Object.fromEntries(profile);
@@ -44,7 +54,12 @@ export class ProfileController {
 
   @Get(':userId/:keyName')
   @ApiOkResponse({ description: 'The field, as `{"<keyName>": value}`', schema: { type: 'object', additionalProperties: true } })
-  async getField(@Param('userId') userId: string, @Param('keyName') keyName: string): Promise<Record<string, unknown>> {
+  async getField(
+    @Param('userId') userId: string,
+    @Param('keyName') keyName: string,
+    @Headers('authorization') authorization?: string,
+  ): Promise<Record<string, unknown>> {
+    if (this.homeserverReads) return this.homeserverReads.read(userId, keyName, bearerToken(authorization));
     checkKey(keyName);
     const profile = await this.reader.profile(userId);
     if (!profile.has(keyName)) throw MatrixErrors.notFound('Profile field not found');

@@ -79,20 +79,11 @@ app.kubernetes.io/component: {{ .component }}
 {{- if and (not .Values.secrets.existingSecret) (eq .Values.registration.mode "token") (lt (len .Values.secrets.registrationSharedSecret) 8) }}
 {{- fail "registration.mode token needs secrets.registrationSharedSecret (8 characters or more) or secrets.existingSecret" }}
 {{- end }}
-{{- if and (not .Values.secrets.existingSecret) (eq .Values.companion.mode "companion") (or (lt (len .Values.secrets.appserviceHsToken) 16) (lt (len .Values.secrets.appserviceAsToken) 16)) }}
-{{- fail "companion.mode companion needs secrets.appserviceHsToken and secrets.appserviceAsToken (16 characters or more each) or secrets.existingSecret" }}
+{{- if eq .Values.companion.mode "companion" }}
+{{- include "mps.validateCompanion" . }}
 {{- end }}
 {{- if and .Values.kafka.sasl.mechanism (not .Values.kafka.sasl.username) }}
 {{- fail "kafka.sasl.username is required when kafka.sasl.mechanism is set" }}
-{{- end }}
-{{- /*
-Companion mode's routing (the project's paths to its services, everything else to the homeserver,
-/_matrix/app/ never public) is not in the chart yet: its Ingress and HTTPRoute would send every
-/_matrix path to the writer, Application Service endpoint included. Refused until they can do it
-right; route as deploy/local/nginx/companion.conf.template does meanwhile.
-*/}}
-{{- if and (eq .Values.companion.mode "companion") (or .Values.ingress.enabled .Values.httpRoute.enabled) }}
-{{- fail "companion.mode companion cannot render ingress or httpRoute yet (they would expose the writer's /_matrix/app/ and send the homeserver's paths to the writer): route with your own proxy as deploy/local/nginx/companion.conf.template does, or see the chart README" }}
 {{- end }}
 {{- if and .Values.ingress.enabled (not .Values.ingress.host) }}
 {{- fail "ingress.host is required when ingress.enabled" }}
@@ -111,6 +102,60 @@ right; route as deploy/local/nginx/companion.conf.template does meanwhile.
 {{- if le (mul (atoi .) 1000) $maxMs }}
 {{- fail (printf "ingress.annotations %s (%s s) must exceed sync.maxTimeoutMs (%d ms): a /sync long-poll at the cap would end in the controller's 504" $name . $maxMs) }}
 {{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Checks of companion mode (called by mps.validate). */}}
+{{- define "mps.validateCompanion" -}}
+{{- $_ := required "companion.upstreamUrl is required in companion mode (the homeserver's client-server base URL, e.g. http://synapse.matrix.svc:8008)" .Values.companion.upstreamUrl }}
+{{- if not .Values.secrets.existingSecret }}
+{{- include "mps.resolveCompanionTokens" . }}
+{{- if eq .Values.secrets.appserviceHsToken .Values.secrets.appserviceAsToken }}
+{{- fail "secrets.appserviceHsToken and secrets.appserviceAsToken must differ (the homeserver presents one, the project the other)" }}
+{{- end }}
+{{- end }}
+{{- if or .Values.ingress.enabled .Values.httpRoute.enabled }}
+{{- if not .Values.companion.homeserverService.name }}
+{{- fail "companion.homeserverService.name is required when ingress or httpRoute is enabled in companion mode: the routes send every path the project does not serve to the homeserver's Service" }}
+{{- end }}
+{{- end }}
+{{- if and .Values.ingress.enabled .Values.companion.homeserverService.namespace (ne .Values.companion.homeserverService.namespace .Release.Namespace) }}
+{{- fail (printf "companion.homeserverService.namespace (%s) is not the release's namespace (%s): an Ingress can only route to Services of its own namespace (use httpRoute with a ReferenceGrant, or an ExternalName Service here)" .Values.companion.homeserverService.namespace .Release.Namespace) }}
+{{- end }}
+{{- if and .Values.companion.failOpen.ingressNginxDefaultBackend (not .Values.ingress.enabled) }}
+{{- fail "companion.failOpen.ingressNginxDefaultBackend needs ingress.enabled (it is an ingress-nginx annotation of the chart's Ingress)" }}
+{{- end }}
+{{- if and .Values.companion.failOpen.ingressNginxDefaultBackend .Values.ingress.matrixErrors.enabled }}
+{{- fail "companion.failOpen.ingressNginxDefaultBackend and ingress.matrixErrors.enabled both need ingress-nginx's default-backend annotation (the homeserver for one, the writer for the other): enable one of them" }}
+{{- end }}
+{{- if and .Values.networkPolicy.enabled (not .Values.networkPolicy.homeserverPeers) }}
+{{- fail "networkPolicy.homeserverPeers is required in companion mode with networkPolicy.enabled: the homeserver's pods must reach the writer (Application Service transactions) and the services must reach the homeserver" }}
+{{- end }}
+{{- if and .Values.companion.bootstrap.hook.enabled (not .Values.secrets.existingSecret) (lt (len .Values.secrets.upstreamAdminToken) 8) }}
+{{- fail "companion.bootstrap.hook.enabled needs a homeserver admin's access token: secrets.upstreamAdminToken (8 characters or more) or secrets.existingSecret with that key" }}
+{{- end }}
+{{- end }}
+
+{{/*
+Companion mode's appservice tokens, resolved once per rendering: the values when given; otherwise
+the ones the release's Secret already holds (lookup: kept across upgrades); otherwise new random
+ones. They are written back into .Values.secrets, so every later use in this rendering (the Secret,
+its hook copy, the checksum, the registration) sees the same tokens. Without a cluster (helm
+template, --dry-run) lookup finds nothing, so each rendering generates new ones.
+*/}}
+{{- define "mps.resolveCompanionTokens" -}}
+{{- $secrets := .Values.secrets }}
+{{- $existing := dict }}
+{{- if not (and $secrets.appserviceHsToken $secrets.appserviceAsToken) }}
+{{- with (lookup "v1" "Secret" .Release.Namespace (include "mps.secretName" .)) }}
+{{- $existing = .data | default dict }}
+{{- end }}
+{{- end }}
+{{- range $field, $key := dict "appserviceHsToken" $secrets.keys.appserviceHsToken "appserviceAsToken" $secrets.keys.appserviceAsToken }}
+{{- if not (get $secrets $field) }}
+{{- $kept := get $existing $key | default "" | b64dec }}
+{{- $_ := set $secrets $field (default (randAlphaNum 64) $kept) }}
 {{- end }}
 {{- end }}
 {{- end }}
@@ -235,7 +280,9 @@ MX_WHOAMI_NEGATIVE_CACHE_MS: {{ int64 .Values.companion.whoamiNegativeCacheMs | 
     secretKeyRef:
       name: {{ .secretName }}
       key: {{ $values.secrets.keys.upstreamAdminToken }}
+      {{- if not .adminTokenRequired }}
       optional: true
+      {{- end }}
 {{- end }}
 {{- end }}
 
@@ -256,6 +303,7 @@ checksum/secret: {{ include "mps.secretData" . | sha256sum }}
 {{ .Values.secrets.keys.registrationSharedSecret }}: {{ .Values.secrets.registrationSharedSecret | b64enc | quote }}
 {{- end }}
 {{- if eq .Values.companion.mode "companion" }}
+{{- include "mps.resolveCompanionTokens" . }}
 {{ .Values.secrets.keys.appserviceHsToken }}: {{ .Values.secrets.appserviceHsToken | b64enc | quote }}
 {{ .Values.secrets.keys.appserviceAsToken }}: {{ .Values.secrets.appserviceAsToken | b64enc | quote }}
 {{- with .Values.secrets.upstreamAdminToken }}
@@ -278,12 +326,70 @@ The routing map: which service answers which client path. Exact and Prefix match
 every Ingress controller and Gateway implementation reads it the same way (exact beats
 prefix, the longest prefix wins). Same map as deploy/local/nginx and deploy/docker/nginx.conf;
 test/deploy checks each against the routes the services actually serve.
+
+Companion mode (same map as deploy/local/nginx/companion.conf.template): the project's few paths
+to its services, everything else under /_matrix and /_synapse/client to the homeserver's Service
+(component `homeserver`). /_matrix/app/ (the Application Service API) is never routed to the
+project: the homeserver calls the writer's Service directly, and through the routes it reaches the
+homeserver, which does not serve it (404). `methods`: the route applies to these methods only
+(HTTPRoute method matches; the others fall through to the homeserver); `methodless`: where an
+Ingress, which cannot match methods, sends the path instead.
 */}}
 {{- define "mps.routes" -}}
+{{- if eq .Values.companion.mode "companion" }}
+- { type: Exact, path: /_matrix/client/v3/sync, component: sync-api }
+- { type: Exact, path: /_matrix/client/versions, component: sync-api }
+- { type: Prefix, path: /_matrix/client/v3/profile, component: writer, methods: [PUT, DELETE], methodless: {{ .Values.companion.ingressProfileRoute }} }
+- { type: Prefix, path: /_matrix/client/unstable/uk.tcpip.msc4133/profile, component: writer, methods: [PUT, DELETE], methodless: {{ .Values.companion.ingressProfileRoute }} }
+- { type: Exact, path: /_matrix/client/v3/logout, component: writer, methods: [POST], methodless: writer }
+- { type: Exact, path: /_matrix/client/v3/logout/all, component: writer, methods: [POST], methodless: writer }
+- { type: Prefix, path: /_matrix, component: homeserver }
+- { type: Prefix, path: /_synapse/client, component: homeserver }
+{{- else }}
 - { type: Exact, path: /_matrix/client/v3/sync, component: sync-api }
 - { type: Exact, path: /_matrix/client/versions, component: sync-api }
 - { type: Prefix, path: /_matrix/client/v3/user, component: sync-api }
 - { type: Prefix, path: /_matrix, component: writer }
+{{- end }}
+{{- end }}
+
+{{/* The Service name of a route's component (the homeserver's in companion mode). Call with (dict "root" $ "component" "writer"). */}}
+{{- define "mps.routeServiceName" -}}
+{{- if eq .component "homeserver" }}{{ .root.Values.companion.homeserverService.name }}{{ else }}{{ include "mps.componentName" . }}{{ end }}
+{{- end }}
+
+{{/* The Service port of a route's component (number). */}}
+{{- define "mps.routeServicePort" -}}
+{{- if eq .component "homeserver" }}{{ .root.Values.companion.homeserverService.port }}{{ else }}{{ include "mps.componentPort" . }}{{ end }}
+{{- end }}
+
+{{/* The writer's in-cluster URL, where the homeserver sends Application Service transactions. */}}
+{{- define "mps.writerUrl" -}}
+{{- printf "http://%s.%s.svc:%d" (include "mps.componentName" (dict "root" . "component" "writer")) .Release.Namespace (int .Values.writer.port) }}
+{{- end }}
+
+{{- define "mps.registrationSecretName" -}}{{ include "mps.fullname" . }}-appservice-registration{{- end }}
+
+{{/* The Application Service registration the homeserver loads (app_service_config_files); same shape as deploy/local/synapse/appservice.template.yaml. */}}
+{{- define "mps.registrationYaml" -}}
+{{- include "mps.resolveCompanionTokens" . -}}
+# Application Service registration of matrix-profile-sync (companion mode), for the homeserver's
+# app_service_config_files. The homeserver PUTs every event to <url>/_matrix/app/v1/transactions/{txnId}
+# with the hs_token; the project acts with the as_token, a root credential (users `@.*`: any local
+# user, admins included). Keep this Secret like one.
+id: {{ .Values.companion.registration.id | quote }}
+url: {{ .Values.companion.registration.url | default (include "mps.writerUrl" .) | quote }}
+as_token: {{ .Values.secrets.appserviceAsToken | quote }}
+hs_token: {{ .Values.secrets.appserviceHsToken | quote }}
+sender_localpart: {{ .Values.companion.registration.senderLocalpart | quote }}
+rate_limited: false
+receive_ephemeral: false
+namespaces:
+  users:
+    - exclusive: false
+      regex: '@.*'
+  aliases: []
+  rooms: []
 {{- end }}
 
 {{- define "mps.componentPort" -}}

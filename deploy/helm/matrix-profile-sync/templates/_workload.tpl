@@ -179,3 +179,61 @@ spec:
       stabilizationWindowSeconds: 300
 {{- end }}
 {{- end }}
+
+{{/* The Job spec of companion mode's bootstrap (the hook Job and the CronJob's template). */}}
+{{- define "mps.bootstrapJobSpec" -}}
+{{- $ctx := dict "root" . "component" "bootstrap" }}
+{{- $values := .Values.companion.bootstrap }}
+{{- $secretName := include "mps.secretName" . -}}
+backoffLimit: {{ $values.backoffLimit }}
+activeDeadlineSeconds: {{ $values.activeDeadlineSeconds }}
+ttlSecondsAfterFinished: {{ $values.ttlSecondsAfterFinished }}
+template:
+  metadata:
+    labels:
+      {{- include "mps.selectorLabels" $ctx | nindent 6 }}
+    annotations:
+      {{- include "mps.checksums" . | nindent 6 }}
+  spec:
+    restartPolicy: Never
+    serviceAccountName: {{ include "mps.serviceAccountName" . }}
+    automountServiceAccountToken: {{ .Values.serviceAccount.automountToken }}
+    enableServiceLinks: false
+    securityContext:
+      {{- toYaml .Values.podSecurityContext | nindent 6 }}
+    {{- with .Values.imagePullSecrets }}
+    imagePullSecrets:
+      {{- toYaml . | nindent 6 }}
+    {{- end }}
+    containers:
+      - name: companion-bootstrap
+        image: {{ include "mps.image" . }}
+        imagePullPolicy: {{ .Values.image.pullPolicy }}
+        command:
+          - /usr/bin/tini
+          - --
+          - node
+          - --enable-source-maps
+          - dist/apps/ops/src/main.js
+          - companion-bootstrap
+        envFrom:
+          - configMapRef:
+              name: {{ include "mps.configName" . }}
+        env:
+          {{- /* The admin token is required here (unlike the services): a missing key stops the pod before it starts, with the key's name. */ -}}
+          {{- include "mps.secretEnv" (dict "root" . "secretName" $secretName "adminTokenRequired" true) | trim | nindent 10 }}
+          {{- with (include "mps.extraCAEnv" .) }}{{ . | nindent 10 }}{{ end }}
+        resources:
+          {{- toYaml $values.resources | nindent 10 }}
+        securityContext:
+          {{- toYaml .Values.containerSecurityContext | nindent 10 }}
+        volumeMounts:
+          - name: tmp
+            mountPath: /tmp
+          {{- with (include "mps.extraCAMount" .) }}{{ . | nindent 10 }}{{ end }}
+    volumes:
+      - name: tmp
+        emptyDir:
+          sizeLimit: 64Mi
+      {{- with (include "mps.extraCAVolume" .) }}{{ . | nindent 6 }}{{ end }}
+{{- end }}
