@@ -125,3 +125,43 @@ window.msc4429 = {
     await started().setExtendedProfileProperty('m.status', { text });
   },
 };
+
+/**
+ * By hand (`npm run demo:browser`, then the page with `?demo`): a form over the same API, to see MSC4429 updates in a
+ * browser against the local stack (two windows, two users, one room).
+ */
+function demoForm(): void {
+  const form = element('demo') as HTMLFormElement;
+  form.hidden = false;
+  const field = (name: string) => form.elements.namedItem(name) as HTMLInputElement;
+  const log = (text: string) => (element('demo-log').textContent = text);
+  const act = (name: string, action: () => Promise<string>) =>
+    (form.elements.namedItem(name) as HTMLButtonElement).addEventListener('click', (event) => {
+      event.preventDefault();
+      action().then(log, (error: unknown) => log(`failed: ${error instanceof Error ? error.message : String(error)}`));
+    });
+  act('signIn', async () =>
+    window.msc4429.start({
+      baseUrl: field('baseUrl').value,
+      username: field('username').value,
+      password: field('password').value,
+      register: field('register').checked,
+    }),
+  );
+  act('room', async () => {
+    const roomId = field('roomId').value.trim();
+    if (roomId === '') {
+      const created = await window.msc4429.createRoom('MSC4429 demo');
+      field('roomId').value = created;
+      return `created ${created}: join it from the other window`;
+    }
+    await window.msc4429.joinRoom(roomId);
+    return `joined ${roomId}`;
+  });
+  act('setStatus', async () => {
+    await window.msc4429.setStatus(field('status').value);
+    return 'status set';
+  });
+}
+
+if (new URLSearchParams(window.location.search).has('demo')) demoForm();
