@@ -271,7 +271,9 @@ const routeTable: [string, string, Component | 'homeserver' | 'none'][] = [
 ];
 const isProfile = (path: string) => /\/profile\//.test(path);
 const expectedService = (kind: RouterKind, path: string, target: Component | 'homeserver' | 'none'): string | undefined => {
-  const where = kind === 'Ingress' && isProfile(path) ? 'homeserver' : target; // companion.ingressProfileRoute: homeserver (default)
+  // The Ingress cannot match methods: the whole profile prefix goes where companion.ingressProfileRoute says (writer,
+  // the default; the writer answers reads by asking the homeserver).
+  const where = kind === 'Ingress' && isProfile(path) ? 'writer' : target;
   return where === 'none' ? undefined : where === 'homeserver' ? 'synapse' : serviceName(where);
 };
 
