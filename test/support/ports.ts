@@ -27,6 +27,8 @@ export const PORT_OFFSETS = {
   chaos: { kafka: 200, kafkaController: 201, writers: [202, 203], projectors: [204, 205, 206], syncApis: [207, 208] },
   syncAbuse: { syncApiA: 216, syncApiB: 217 },
   authAndFilterCaches: { syncApiB: 221, writerB: 222 },
+  /** The writer's profile size cache: two writers of its own (a stale cache on one, a race between both). */
+  writeSizeCache: { writerB: 120, writerC: 140 },
   routerCapacity: { router: 225, syncApi: 226 },
   gracefulShutdown: { writer: 227 },
   chartWiring: { router: 230, writer: 231, syncApi: 232, projector: 233 },

@@ -31,9 +31,17 @@ export class EventLogWriter implements OnApplicationBootstrap {
     this.producer.connect().catch((error: unknown) => this.logger.warn({ err: error }, 'event log not reachable yet'));
   }
 
-  /** Appends the records (one id each) and resolves once all are applied; throws the first rejection. */
-  async appendAndAwait(topic: string, records: readonly (LogRecord & { readonly id: string })[]): Promise<void> {
+  /**
+   * Appends the records (one id each) and resolves once all are applied; throws the first rejection.
+   * `onAppended` learns the records' positions as soon as the broker acknowledged them.
+   */
+  async appendAndAwait(
+    topic: string,
+    records: readonly (LogRecord & { readonly id: string })[],
+    onAppended?: (positions: readonly LogPosition[]) => void,
+  ): Promise<void> {
     const positions = await this.append(topic, records);
+    onAppended?.(positions);
     const last = new Map<number, LogPosition>();
     for (const position of positions) last.set(position.partition, position);
     const applied = await Promise.all(

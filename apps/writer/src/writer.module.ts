@@ -17,6 +17,7 @@ import { LoginController } from './login/login.controller.js';
 import { LoginService } from './login/login.service.js';
 import { ProfileCommandService } from './profile/profile-command.service.js';
 import { ProfileReader } from './profile/profile-reader.js';
+import { ProfileSizeCacheService } from './profile/profile-size-cache.service.js';
 import { ProfileController } from './profile/profile.controller.js';
 import { ProfileWriteAuthGuard } from './profile/profile-write-auth.guard.js';
 import { EventLogWriter } from './event-log-writer.js';
@@ -74,6 +75,7 @@ import { WRITER_DEFAULTS } from './writer.defaults.js';
     DeviceRegistry,
     LoginService,
     ProfileReader,
+    ProfileSizeCacheService,
     ProfileCommandService,
     ReadYourWritesBarrier,
     EventLogWriter,

@@ -17,6 +17,21 @@ export class ProfileSize {
     for (const [field, value] of fields) this.set(field, value);
   }
 
+  /** How many fields are set. */
+  get fieldCount(): number {
+    return this.entries.size;
+  }
+
+  /** Whether `field` is set. */
+  has(field: string): boolean {
+    return this.entries.has(field);
+  }
+
+  /** The set fields' names. */
+  fields(): IterableIterator<string> {
+    return this.entries.keys();
+  }
+
   get bytes(): number {
     return 2 + this.entryBytes + Math.max(0, this.entries.size - 1);
   }

@@ -4,17 +4,18 @@ import { PinoLogger } from 'nestjs-pino';
 import { APP_CONFIG, type AppConfig } from '@mx/config';
 import { encodeProfileEvent, type ProfileEvent } from '@mx/events';
 import { AVATAR_URL, DISPLAYNAME, MatrixError, MatrixErrors } from '@mx/matrix';
-import { ProfileSize } from '@mx/profile';
+import type { CachedProfile } from '@mx/profile';
 import { HomeserverProfileWriter } from '../companion/homeserver-profile-writer.js';
 import { ProfileRepairs } from '../companion/profile-repairs.js';
 import { EventLogWriter } from '../event-log-writer.js';
 import { MemberProfileSync } from '../rooms/member-profile-sync.js';
-import { ProfileReader } from './profile-reader.js';
+import { ProfileSizeCacheService } from './profile-size-cache.service.js';
 
 /**
  * Turns accepted profile changes into events on the profile topic (keyed by user) and answers
  * once the projection includes them (read-your-writes). The size limit is checked here for a
- * prompt answer and enforced by the projector, which decides races between replicas. A new
+ * prompt answer (from the replica's cached view of the profile in the steady state: no query) and
+ * enforced by the projector, which decides races between replicas. A new
  * displayname or avatar is then copied into the user's member events.
  *
  * Companion mode (a HomeserverProfileWriter is provided): the homeserver gets the change first; its
@@ -28,7 +29,7 @@ export class ProfileCommandService {
   constructor(
     private readonly writer: EventLogWriter,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly reader: ProfileReader,
+    private readonly sizes: ProfileSizeCacheService,
     private readonly memberProfiles: MemberProfileSync,
     private readonly logger: PinoLogger,
     @Optional() private readonly homeserver?: HomeserverProfileWriter,
@@ -38,8 +39,9 @@ export class ProfileCommandService {
   }
 
   async setField(userId: string, field: string, value: unknown): Promise<void> {
-    const size = new ProfileSize(await this.reader.profile(userId));
-    if (size.bytesWith(field, value) > this.config.profile.maxBytes) {
+    const maxBytes = this.config.profile.maxBytes;
+    const tooLarge = (profile: CachedProfile) => profile.bytesWith(field, value) > maxBytes;
+    if (tooLarge(await this.sizes.profileFor(userId, tooLarge))) {
       throw MatrixErrors.profileTooLarge(`The profile would exceed ${this.config.profile.maxBytes} bytes`);
     }
     const homeserver = this.homeserver;
@@ -56,14 +58,14 @@ export class ProfileCommandService {
   async deleteField(userId: string, field: string): Promise<void> {
     const homeserver = this.homeserver;
     if (!homeserver) {
-      if (!(await this.reader.profile(userId)).has(field)) return;
+      if (!(await this.hasField(userId, field))) return;
       await this.publish({ v: 1, id: randomUUID(), type: 'profile.field.deleted', user_id: userId, field, ts: Date.now() });
       return;
     }
     await this.throughHomeserver(userId, field, async () => {
       // The homeserver may hold the field even when the projection does not.
       await homeserver.deleteField(userId, field);
-      if (!(await this.reader.profile(userId)).has(field)) return undefined;
+      if (!(await this.hasField(userId, field))) return undefined;
       return { v: 1, id: randomUUID(), type: 'profile.field.deleted', user_id: userId, field, ts: Date.now() };
     });
   }
@@ -94,12 +96,22 @@ export class ProfileCommandService {
     await repairs.settled(userId, field, writeId);
   }
 
+  private async hasField(userId: string, field: string): Promise<boolean> {
+    const lacks = (profile: CachedProfile) => !profile.has(field);
+    return !lacks(await this.sizes.profileFor(userId, lacks));
+  }
+
   private async publish(event: ProfileEvent): Promise<void> {
+    // The writer's cached view of the profile follows its own writes (see ProfileSizeCacheService).
+    const write = this.sizes.beginWrite(event.user_id);
     try {
-      await this.writer.appendAndAwait(this.config.topics.profile, [
-        { id: event.id, key: event.user_id, value: encodeProfileEvent(event) },
-      ]);
+      await this.writer.appendAndAwait(
+        this.config.topics.profile,
+        [{ id: event.id, key: event.user_id, value: encodeProfileEvent(event) }],
+        (positions) => write.appended(positions),
+      );
     } catch (error) {
+      write.failed();
       if (this.homeserver) {
         this.logger.error(
           { userId: event.user_id, field: event.field, eventType: event.type, eventId: event.id, err: error },
@@ -108,6 +120,9 @@ export class ProfileCommandService {
       }
       throw error;
     }
+    write.accepted(
+      event.type === 'profile.field.set' ? { kind: 'set', field: event.field, value: event.value } : { kind: 'delete', field: event.field },
+    );
     if (this.homeserver) return;
     if (event.field === DISPLAYNAME || event.field === AVATAR_URL) await this.memberProfiles.propagate(event.user_id);
   }
