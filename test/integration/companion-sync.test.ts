@@ -226,6 +226,52 @@ describe('companion mode: /sync in front of Synapse', () => {
     expect(await joined()).toBe(joinedBefore + 1);
   });
 
+  it('an answer whose timeline holds a join waits at most a second for the feed (here: none), then answers; after that, answers do not wait', async () => {
+    // No appservice feed runs in this file: the projection never hears of bob's join.
+    const filter = JSON.stringify({ ...PROFILE_FILTER, room: { timeline: { limit: 6 } } });
+    const behind = () => metricValue(syncApi!.url, 'mx_companion_feed_behind_total').then((value) => value ?? 0);
+    const joinOfANewUser = async () => {
+      const user = ok(
+        await request<{ user_id: string; access_token: string }>('POST', '/_matrix/client/v3/register', {
+          baseUrl: hs().baseUrl,
+          body: { username: uniqueLocalpart('joiner'), password: 'correct horse battery staple', auth: { type: 'm.login.dummy' } },
+        }),
+        'register',
+      );
+      const via = { baseUrl: hs().baseUrl };
+      ok(
+        await request('POST', `/_matrix/client/v3/rooms/${encodeURIComponent(roomId)}/invite`, {
+          ...via,
+          token: alice.access_token,
+          body: { user_id: user.user_id },
+        }),
+        'invite',
+      );
+      ok(
+        await request('POST', `/_matrix/client/v3/join/${encodeURIComponent(roomId)}`, { ...via, token: user.access_token, body: {} }),
+        'join',
+      );
+      return user.user_id;
+    };
+    const joinsIn = (body: SyncBody, userId: string) =>
+      (body.rooms?.join?.[roomId]?.timeline.events ?? []).filter(
+        (e) => e.type === 'm.room.member' && (e as { state_key?: string }).state_key === userId,
+      );
+    const first = ok(await sync({ filter }), 'initial sync');
+    const before = await behind();
+    const bob = await joinOfANewUser();
+    const started = Date.now();
+    const body = ok(await sync({ since: first.next_batch, filter }), 'sync with the join');
+    expect(Date.now() - started).toBeLessThan(8_000);
+    expect(joinsIn(body, bob).length).toBeGreaterThan(0);
+    expect(await behind()).toBe(before + 1);
+    // The feed was found behind: the next answers go without waiting for it (chat is never held up).
+    const carol = await joinOfANewUser();
+    const next = ok(await sync({ since: body.next_batch, filter }), 'sync with the next join');
+    expect(joinsIn(next, carol).length).toBeGreaterThan(0);
+    expect(await behind()).toBe(before + 1);
+  });
+
   it("with the projection unreadable, /sync still returns Synapse's response, without a users section, the project's part kept", async () => {
     const filter = JSON.stringify({ ...PROFILE_FILTER, room: { timeline: { limit: 8 } } });
     const first = ok(await sync({ filter }), 'initial sync');

@@ -9,6 +9,7 @@ import {
   homeserverSyncQuery,
   mergeCompanionSync,
   projectOnlySync,
+  timelineMemberEvents,
 } from '../../apps/sync-api/src/companion/companion-sync-response.js';
 
 const SYNAPSE_TOKEN = 's72_1_0_5_3_1_1_4_0_1_0_0_0_0';
@@ -198,6 +199,34 @@ describe('companion /sync: one response from two', () => {
     expect(rooms.join['!r']!.timeline.events).toEqual([{ sender: '@bob:hs' }]);
     expect(rooms.join['!r']!.state.events).toEqual([]);
     expect(rooms.leave).toEqual({});
+  });
+
+  it('finds the joins and leaves of the timelines (joined and left rooms), each once, not the state', () => {
+    const member = (id: string, user: string, ts?: unknown) => ({
+      event_id: id,
+      type: 'm.room.member',
+      state_key: user,
+      sender: user,
+      origin_server_ts: ts,
+      content: { membership: 'join' },
+    });
+    const rooms = homeserverRooms({
+      rooms: {
+        join: {
+          '!a': {
+            timeline: {
+              events: [member('$1', '@b:hs', 10), { event_id: '$m', type: 'm.room.message', sender: '@b:hs' }, member('$1', '@b:hs', 10)],
+            },
+            state: { events: [member('$old', '@c:hs', 1)] },
+          },
+        },
+        leave: { '!l': { timeline: { events: [member('$2', '@me:hs', 'not a number')] } } },
+      },
+    });
+    expect(timelineMemberEvents(rooms)).toEqual([
+      { eventId: '$1', roomId: '!a', userId: '@b:hs', originServerTs: 10 },
+      { eventId: '$2', roomId: '!l', userId: '@me:hs', originServerTs: 0 },
+    ]);
   });
 });
 

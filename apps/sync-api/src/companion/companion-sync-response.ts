@@ -105,6 +105,32 @@ export function homeserverRooms(homeserver: Readonly<Record<string, unknown>>): 
   return { join: section('join'), invite: {}, leave: section('leave'), knock: {} };
 }
 
+/** A member event the homeserver's answer shows as new (in a timeline): the projection should hold it before the users section is built. */
+export interface TimelineMemberEvent {
+  readonly eventId: string;
+  readonly roomId: string;
+  readonly userId: string;
+  readonly originServerTs: number;
+}
+
+/**
+ * The `m.room.member` events of the homeserver's joined and left rooms' timelines: the joins and
+ * leaves this answer tells the client about (each once).
+ */
+export function timelineMemberEvents(rooms: SyncResponse['rooms']): TimelineMemberEvent[] {
+  const found = new Map<string, TimelineMemberEvent>();
+  for (const section of [rooms.join, rooms.leave]) {
+    for (const [roomId, room] of Object.entries(section)) {
+      for (const event of room.timeline.events) {
+        if (event.type !== 'm.room.member' || typeof event.state_key !== 'string' || typeof event.event_id !== 'string') continue;
+        const ts = typeof event.origin_server_ts === 'number' && Number.isSafeInteger(event.origin_server_ts) ? event.origin_server_ts : 0;
+        found.set(event.event_id, { eventId: event.event_id, roomId, userId: event.state_key, originServerTs: ts });
+      }
+    }
+  }
+  return [...found.values()];
+}
+
 /** `/versions` in companion mode: the homeserver's, with the project's MSC4429 flags added. */
 export function companionVersions(homeserver: Readonly<Record<string, unknown>>, stableNames: boolean): Record<string, unknown> {
   const unstable: Record<string, unknown> = { ...asObject(homeserver['unstable_features']), 'org.matrix.msc4429': true };

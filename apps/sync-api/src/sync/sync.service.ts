@@ -218,6 +218,42 @@ export class SyncService {
     return undefined;
   }
 
+  /**
+   * Companion mode: waits (at most `maxMs`, or until `stop`) until the projection holds these
+   * member events the homeserver's answer shows, so that the answer's users section agrees with its
+   * timeline (a joiner's profile with the join, `null` with the leave). The Application Service feed
+   * lags the homeserver's own /sync by tens of milliseconds; past `maxMs` the answer goes without
+   * them and the next one carries them. Resolves with the events still missing.
+   */
+  async companionAwaitMembers(
+    events: readonly { eventId: string; roomId: string; userId: string; originServerTs: number }[],
+    maxMs: number,
+    stop: AbortSignal,
+  ): Promise<number> {
+    if (events.length === 0) return 0;
+    const deadline = Date.now() + maxMs;
+    const rooms: ReadonlySet<string> = new Set(events.map((event) => event.roomId));
+    let pending = [...events];
+    const stopped = new Promise<void>((resolve) =>
+      stop.aborted ? resolve() : stop.addEventListener('abort', () => resolve(), { once: true }),
+    );
+    for (;;) {
+      // Registered before the check, so a commit between the check and the wait still wakes it.
+      const wait = this.commits.waitForChange({ users: new Set(), rooms });
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        const missing = new Set(await memberships.unprojectedMemberEvents(this.db, pending));
+        pending = pending.filter((event) => missing.has(event.eventId));
+        const left = deadline - Date.now();
+        if (pending.length === 0 || left <= 0 || stop.aborted) return pending.length;
+        await Promise.race([wait.changed, stopped, new Promise<void>((resolve) => (timer = setTimeout(resolve, left)))]);
+      } finally {
+        clearTimeout(timer);
+        wait.cancel();
+      }
+    }
+  }
+
   /** Companion mode: whether a token's project positions belong to this projection's layout (else the section starts afresh). */
   positionsFit(positions: SyncPositions): Promise<boolean> {
     return this.tokenFits(positions);

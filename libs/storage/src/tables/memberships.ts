@@ -244,3 +244,27 @@ export async function upsertObserved(sql: Sql, partition: number, changes: reado
     ],
   );
 }
+
+/**
+ * Companion mode: of these member events (the homeserver's, by event ID), those the projection has
+ * not applied yet: not in the membership history, and no newer membership of their (room, user)
+ * stored (a superseded event is never applied, and needs no waiting for).
+ */
+export async function unprojectedMemberEvents(
+  sql: Sql,
+  events: readonly { eventId: string; roomId: string; userId: string; originServerTs: number }[],
+): Promise<string[]> {
+  if (events.length === 0) return [];
+  const found = await rows<{ event_id: string }>(
+    sql,
+    `SELECT f.event_id FROM jsonb_to_recordset($1::jsonb) AS f(event_id text, room_id text, user_id text, ts bigint)
+     WHERE NOT EXISTS (SELECT 1 FROM room_events e WHERE e.event_id = f.event_id)
+       AND NOT EXISTS (SELECT 1 FROM memberships m WHERE m.room_id = f.room_id AND m.user_id = f.user_id AND m.origin_server_ts >= f.ts)`,
+    [
+      JSON.stringify(
+        events.map((event) => ({ event_id: event.eventId, room_id: event.roomId, user_id: event.userId, ts: event.originServerTs })),
+      ),
+    ],
+  );
+  return found.map((row) => row.event_id);
+}
