@@ -91,3 +91,16 @@ apt_install() {
     die "apt-get install $* failed (full log: $MX_LOCAL_DIR/apt-install.log)"
   fi
 }
+
+# Node 24 on PATH (exported), the npm dependencies installed when the lockfile changed, and a fresh
+# build; the shell is left in $MX_ROOT. The first steps of stack.sh up and companion.sh up.
+node_install_build() {
+  PATH="$(bash "$MX_ROOT/deploy/local/node.sh"):$PATH"
+  export PATH
+  cd "$MX_ROOT" || return
+  if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then
+    say "installing npm dependencies"
+    npm ci --no-audit --no-fund --loglevel=error
+  fi
+  npm run build --silent
+}

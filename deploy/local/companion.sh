@@ -90,6 +90,14 @@ admin_token() {
   printf '%s\n' "$token"
 }
 
+# upstream_env: Synapse's URL and the appservice tokens synapse.sh rendered, exported for the services and ops.
+upstream_env() {
+  MX_UPSTREAM_URL="$(appservice_value MX_SYNAPSE_URL)"
+  MX_APPSERVICE_AS_TOKEN="$(appservice_value MX_APPSERVICE_AS_TOKEN)"
+  MX_APPSERVICE_HS_TOKEN="$(appservice_value MX_APPSERVICE_HS_TOKEN)"
+  export MX_UPSTREAM_URL MX_APPSERVICE_AS_TOKEN MX_APPSERVICE_HS_TOKEN
+}
+
 run_bootstrap() {
   local usage url=$1 rc=0
   usage="$(node "$OPS" 2>&1 || true)"
@@ -108,14 +116,7 @@ run_bootstrap() {
 cmd_up() {
   local t0 synapse_url
   t0=$(now_ms)
-  PATH="$(bash "$HERE/node.sh"):$PATH"
-  export PATH
-  cd "$MX_ROOT"
-  if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then
-    say "installing npm dependencies"
-    npm ci --no-audit --no-fund --loglevel=error
-  fi
-  npm run build --silent
+  node_install_build
   bash "$HERE/infra.sh" up
   companion_env
   ensure_database
@@ -123,11 +124,8 @@ cmd_up() {
   # itself starts after the writer is ready, so its first transactions find the writer listening (a refused one is
   # retried with a growing back-off).
   bash "$HERE/synapse.sh" setup
-  synapse_url="$(appservice_value MX_SYNAPSE_URL)"
-  MX_UPSTREAM_URL="$synapse_url"
-  MX_APPSERVICE_AS_TOKEN="$(appservice_value MX_APPSERVICE_AS_TOKEN)"
-  MX_APPSERVICE_HS_TOKEN="$(appservice_value MX_APPSERVICE_HS_TOKEN)"
-  export MX_UPSTREAM_URL MX_APPSERVICE_AS_TOKEN MX_APPSERVICE_HS_TOKEN
+  upstream_env
+  synapse_url="$MX_UPSTREAM_URL"
   bash "$HERE/services.sh" start
   bash "$HERE/synapse.sh" start
   run_bootstrap "$synapse_url"
@@ -137,17 +135,13 @@ cmd_up() {
 
 # verify [--repair]: ops companion-verify against the running stack (exit 0 equal, 2 different).
 cmd_verify() {
-  local synapse_url
   PATH="$(bash "$HERE/node.sh"):$PATH"
   export PATH
   cd "$MX_ROOT"
   companion_env
-  synapse_url="$(appservice_value MX_SYNAPSE_URL)"
-  MX_UPSTREAM_URL="$synapse_url"
-  MX_APPSERVICE_AS_TOKEN="$(appservice_value MX_APPSERVICE_AS_TOKEN)"
-  MX_APPSERVICE_HS_TOKEN="$(appservice_value MX_APPSERVICE_HS_TOKEN)"
-  MX_UPSTREAM_ADMIN_TOKEN="${MX_UPSTREAM_ADMIN_TOKEN:-$(admin_token "$synapse_url")}"
-  export MX_UPSTREAM_URL MX_APPSERVICE_AS_TOKEN MX_APPSERVICE_HS_TOKEN MX_UPSTREAM_ADMIN_TOKEN
+  upstream_env
+  MX_UPSTREAM_ADMIN_TOKEN="${MX_UPSTREAM_ADMIN_TOKEN:-$(admin_token "$MX_UPSTREAM_URL")}"
+  export MX_UPSTREAM_ADMIN_TOKEN
   node "$OPS" companion-verify "$@"
 }
 

@@ -14,14 +14,7 @@ HERE="$MX_ROOT/deploy/local"
 cmd_up() {
   local t0
   t0=$(now_ms)
-  PATH="$(bash "$HERE/node.sh"):$PATH"
-  export PATH
-  cd "$MX_ROOT"
-  if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json ]]; then
-    say "installing npm dependencies"
-    npm ci --no-audit --no-fund --loglevel=error
-  fi
-  npm run build --silent
+  node_install_build
   bash "$HERE/infra.sh" up
   bash "$HERE/services.sh" start
   bash "$HERE/router.sh" start

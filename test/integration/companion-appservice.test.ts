@@ -3,6 +3,7 @@ import { extraService } from '../support/accounts.js';
 import { request } from '../support/matrix-client.js';
 import { until } from '../support/observe.js';
 import { freshDatabase, psql, setUpFor } from '../support/own-infra.js';
+import { companionEnv } from '../support/companion-stack.js';
 import { PORT_OFFSETS } from '../support/ports.js';
 import type { ServiceProcess } from '../support/service-process.js';
 import { type OwnSynapse, startOwnSynapse, SYNAPSE_START_TIMEOUT_MS } from '../support/synapse.js';
@@ -53,15 +54,7 @@ describe('companion mode: membership edges from the homeserver through the Appli
   beforeAll(async () => {
     const writerPort = stack.portBase + PORTS.writer;
     synapse = await startOwnSynapse({ name: 'companion_as', portOffset: PORTS.synapse, appserviceUrl: `http://127.0.0.1:${writerPort}` });
-    env = {
-      ...stack.env,
-      MX_DATABASE_NAME: database,
-      MX_TOPIC_PREFIX: `mxtest-${Date.now().toString(36)}.companion-as`,
-      MX_MODE: 'companion',
-      MX_UPSTREAM_URL: synapse.baseUrl,
-      MX_APPSERVICE_HS_TOKEN: synapse.appservice.hsToken,
-      MX_APPSERVICE_AS_TOKEN: synapse.appservice.asToken,
-    };
+    env = companionEnv(synapse, 'companion_as').env;
     await freshDatabase(database);
     await setUpFor(env);
     writer = extraService('writer', 'writer-companion-as', PORTS.writer, env);

@@ -8,6 +8,7 @@ import { type HomeserverUser, expectOk, registerOnHomeserver, shareAPublicRoom }
 import { request } from '../support/matrix-client.js';
 import { until } from '../support/observe.js';
 import { freshDatabase, psql, setUpFor } from '../support/own-infra.js';
+import { companionEnv } from '../support/companion-stack.js';
 import { PORT_OFFSETS } from '../support/ports.js';
 import type { ServiceProcess } from '../support/service-process.js';
 import { type OwnSynapse, startOwnSynapse, SYNAPSE_START_TIMEOUT_MS } from '../support/synapse.js';
@@ -101,16 +102,7 @@ describe('companion mode: bootstrap of what existed before installation, and ver
       portOffset: PORTS.synapse,
       appserviceUrl: `http://127.0.0.1:${stack.portBase + PORTS.writer}`,
     });
-    env = {
-      ...stack.env,
-      MX_DATABASE_NAME: database,
-      MX_TOPIC_PREFIX: `mxtest-${Date.now().toString(36)}.companion-boot`,
-      MX_MODE: 'companion',
-      MX_UPSTREAM_URL: synapse.baseUrl,
-      MX_APPSERVICE_HS_TOKEN: synapse.appservice.hsToken,
-      MX_APPSERVICE_AS_TOKEN: synapse.appservice.asToken,
-      MX_UPSTREAM_ADMIN_TOKEN: synapse.admin.accessToken,
-    };
+    env = companionEnv(synapse, 'companion_boot', { MX_UPSTREAM_ADMIN_TOKEN: synapse.admin.accessToken }).env;
     await freshDatabase(database);
     await setUpFor(env);
     projector = extraService('projector', 'projector-companion-boot', PORTS.projector, env);

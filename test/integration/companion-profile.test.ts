@@ -3,6 +3,7 @@ import { extraService, profilePath } from '../support/accounts.js';
 import { request } from '../support/matrix-client.js';
 import { until } from '../support/observe.js';
 import { freshDatabase, psql, setUpFor } from '../support/own-infra.js';
+import { companionEnv } from '../support/companion-stack.js';
 import { PORT_OFFSETS } from '../support/ports.js';
 import type { ServiceProcess } from '../support/service-process.js';
 import { type OwnSynapse, startOwnSynapse, SYNAPSE_START_TIMEOUT_MS } from '../support/synapse.js';
@@ -53,16 +54,7 @@ describe('companion mode: profile writes go to the homeserver first, then to the
       portOffset: PORTS.synapse,
       appserviceUrl: `http://127.0.0.1:${stack.portBase + PORTS.writer}`,
     });
-    const env = {
-      ...stack.env,
-      MX_DATABASE_NAME: database,
-      MX_TOPIC_PREFIX: `mxtest-${Date.now().toString(36)}.companion-profile`,
-      MX_MODE: 'companion',
-      MX_UPSTREAM_URL: synapse.baseUrl,
-      MX_UPSTREAM_TIMEOUT_MS: '5000',
-      MX_APPSERVICE_HS_TOKEN: synapse.appservice.hsToken,
-      MX_APPSERVICE_AS_TOKEN: synapse.appservice.asToken,
-    };
+    const env = companionEnv(synapse, 'companion_profile').env;
     await freshDatabase(database);
     await setUpFor(env);
     writer = extraService('writer', 'writer-companion-profile', PORTS.writer, env);
