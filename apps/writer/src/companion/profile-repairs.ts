@@ -5,6 +5,7 @@ import { Counter, Registry } from 'prom-client';
 import { HomeserverClient, profileReadEventId } from '@mx/companion';
 import { APP_CONFIG, type AppConfig } from '@mx/config';
 import { encodeProfileTopicEvent, type ProfileFieldObserved } from '@mx/events';
+import { findUnstorableJson } from '@mx/matrix';
 import { companionProfileRepairs, Database } from '@mx/storage';
 import { EventLogWriter } from '../event-log-writer.js';
 
@@ -48,7 +49,7 @@ export class ProfileRepairs implements OnApplicationBootstrap, OnApplicationShut
     this.asToken = config.appservice.asToken;
     this.outcomes = new Counter({
       name: 'mx_companion_profile_repairs_total',
-      help: 'Profile writes the homeserver may hold but the log did not acknowledge, by how their repair ended: repaired (the homeserver value appended), failed (tried again later)',
+      help: 'Profile writes the homeserver may hold but the log did not acknowledge, by how their repair ended: repaired (the homeserver value appended), failed (tried again later), unstorable (the homeserver value cannot be stored; left out)',
       labelNames: ['outcome'],
       registers: [registry],
     });
@@ -122,6 +123,17 @@ export class ProfileRepairs implements OnApplicationBootstrap, OnApplicationShut
       if (answer.status === 200) value = answer.body[field] ?? null;
       else if (answer.status === 404) value = null;
       else throw new Error(`the homeserver answered ${answer.status} ${JSON.stringify(answer.body).slice(0, 200)}`);
+      const unstorable = findUnstorableJson(value);
+      if (unstorable !== null) {
+        // Never a record the projector cannot apply: such a value stays the homeserver's alone (companion-verify reports it).
+        await companionProfileRepairs.clear(this.db, userId, field, repair.writeId);
+        this.outcomes.inc({ outcome: 'unstorable' });
+        this.logger.error(
+          { userId, field, problem: unstorable },
+          'the homeserver holds a profile value the projection cannot store; not repaired',
+        );
+        return false;
+      }
       const event: ProfileFieldObserved = {
         v: 1,
         id: profileReadEventId('repair', userId, field, value, readAt),
