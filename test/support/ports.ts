@@ -26,6 +26,8 @@ export const PORT_OFFSETS = {
   abuseLimits: { writer: 191 },
   chaos: { kafka: 200, kafkaController: 201, writers: [202, 203], projectors: [204, 205, 206], syncApis: [207, 208] },
   syncAbuse: { syncApiA: 216, syncApiB: 217 },
+  /** Answers from memory against answers from the database: a sync API that keeps recent changes and one that keeps none. */
+  syncMemoryAnswers: { memory: 158, database: 159 },
   authAndFilterCaches: { syncApiB: 221, writerB: 222 },
   /** The writer's profile size cache: two writers of its own (a stale cache on one, a race between both). */
   writeSizeCache: { writerB: 120, writerC: 140 },

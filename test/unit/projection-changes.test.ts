@@ -35,4 +35,38 @@ describe('projection change notifications', () => {
       nextOffset: 5,
     });
   });
+
+  it('carry the profile changes a batch applied, removals included, and drop them first when the payload is too large', () => {
+    const change = {
+      topic: 'mx.profile.v1',
+      partition: 1,
+      fromOffset: 4,
+      nextOffset: 7,
+      rejectedOffsets: [],
+      users: ['@a:x', '@b:x'],
+      rooms: ['!r:x'],
+      profileChanges: [
+        { offset: 4, userId: '@a:x', field: 'm.tz', isSet: true, value: { nested: [1, 'two'] } },
+        { offset: 6, userId: '@b:x', field: 'm.status', isSet: false, value: null },
+      ],
+    };
+    expect(decodeProjectionChange(encodeProjectionChange(change))).toEqual(change);
+    const large = { ...change, profileChanges: [{ offset: 4, userId: '@a:x', field: 'm.tz', isSet: true, value: 'x'.repeat(8000) }] };
+    const { profileChanges: _dropped, ...rest } = large;
+    expect(decodeProjectionChange(encodeProjectionChange(large))).toEqual(rest);
+  });
+
+  it('read a list with a malformed profile change as not announced (a partial list would read as "nothing else changed")', () => {
+    const payload = JSON.stringify({
+      topic: 't',
+      partition: 0,
+      fromOffset: 0,
+      nextOffset: 2,
+      profileChanges: [
+        [0, '@a:x', 'm.tz', 1],
+        [1, 5],
+      ],
+    });
+    expect(decodeProjectionChange(payload)).toEqual({ topic: 't', partition: 0, nextOffset: 2 });
+  });
 });

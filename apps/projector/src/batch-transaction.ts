@@ -3,7 +3,15 @@ import { PinoLogger } from 'nestjs-pino';
 import { APP_CONFIG, type AppConfig } from '@mx/config';
 import type { ConsumedRecord, RecordBatch } from '@mx/event-log';
 import { UndecodableEventError } from '@mx/events';
-import { announceProjectionChange, Database, inSavepoint, projectionPositions, rejectedEvents, type Sql } from '@mx/storage';
+import {
+  announceProjectionChange,
+  type AppliedProfileChange,
+  Database,
+  inSavepoint,
+  projectionPositions,
+  rejectedEvents,
+  type Sql,
+} from '@mx/storage';
 import { type DeadLetter, DeadLetters } from './dead-letters.js';
 import { describeFailure, isDeterministicFailure } from './deterministic-failure.js';
 import { ProjectorMetrics } from './projector-metrics.js';
@@ -15,6 +23,8 @@ export interface BatchEffects {
   readonly rooms: readonly string[];
   /** The records the projection refused, and why: the batch transaction records them in rejected_events. */
   readonly rejected: readonly rejectedEvents.RefusedEvent[];
+  /** Profile topic: the latest change of each (user, field) applied, when known exactly (announced for the sync API's memory). */
+  readonly profileChanges?: readonly AppliedProfileChange[];
 }
 
 /** Every event carries a unique id: the one its writer waits on. */
@@ -146,6 +156,7 @@ export class BatchTransaction {
         ),
         users: effects.users,
         rooms: effects.rooms,
+        ...(effects.profileChanges ? { profileChanges: effects.profileChanges } : {}),
       });
       return { position: newPosition, records: fresh.length, letters };
     });
@@ -166,6 +177,8 @@ export class BatchTransaction {
     const users = new Set<string>();
     const rooms = new Set<string>();
     const rejected: rejectedEvents.RefusedEvent[] = [];
+    // Known only while every applied record's changes are: each record's are its own latest, in offset order.
+    let profileChanges: AppliedProfileChange[] | undefined = [];
     for (const { offset, entry, record } of entries) {
       let effects: BatchEffects;
       try {
@@ -182,7 +195,24 @@ export class BatchTransaction {
       for (const room of effects.rooms) rooms.add(room);
       rejected.push(...effects.rejected);
       refused.push(...effects.rejected);
+      profileChanges = effects.profileChanges && profileChanges ? [...profileChanges, ...effects.profileChanges] : undefined;
     }
-    return { users: [...users], rooms: [...rooms], rejected };
+    return {
+      users: [...users],
+      rooms: [...rooms],
+      rejected,
+      ...(profileChanges ? { profileChanges: latestPerField(profileChanges) } : {}),
+    };
   }
+}
+
+/** The last change of each (user, field), in offset order (as one batch's fold reports them). */
+function latestPerField(changes: readonly AppliedProfileChange[]): AppliedProfileChange[] {
+  const latest = new Map<string, AppliedProfileChange>();
+  for (const change of changes) {
+    const key = JSON.stringify([change.userId, change.field]);
+    latest.delete(key);
+    latest.set(key, change);
+  }
+  return [...latest.values()];
 }

@@ -6,6 +6,7 @@ import { DatabaseReadinessProbe, ObservabilityModule } from '@mx/http';
 import { StorageModule } from '@mx/storage';
 import { ProfileUpdatesReader } from './sync/profile-updates.reader.js';
 import { LongPolls } from './sync/long-polls.js';
+import { MemoryAnswers } from './sync/memory-answers.js';
 import { CommitWakeups } from './sync/commit-wakeups.js';
 import { RoomTimelineReader } from './sync/room-timeline-reader.js';
 import { VisibilityReader } from './sync/visibility-reader.js';
@@ -26,6 +27,15 @@ import { VersionsController } from './versions.controller.js';
     AuthModule,
   ],
   controllers: [VersionsController, SyncController, FilterController],
-  providers: [CommitWakeups, LongPolls, ProfileUpdatesReader, RoomTimelineReader, VisibilityReader, FilterStore, SyncService],
+  providers: [
+    CommitWakeups,
+    MemoryAnswers,
+    LongPolls,
+    ProfileUpdatesReader,
+    RoomTimelineReader,
+    VisibilityReader,
+    FilterStore,
+    SyncService,
+  ],
 })
 export class SyncApiModule {}

@@ -44,6 +44,10 @@ export interface AppConfig {
     readonly maxProfileFields: number;
     /** Bound (estimated bytes) of the stored-filter cache of each sync-api replica. */
     readonly filterCacheBytes: number;
+    /** Bound (estimated bytes) of the recent projected changes each sync-api replica keeps (0: woken long-polls read the database). */
+    readonly recentChangesBytes: number;
+    /** Bound (estimated bytes) of the membership views (joined rooms, co-members) each sync-api replica caches. */
+    readonly membershipCacheBytes: number;
   };
   /** Request rate limits of the writer, counted in each replica's memory (N replicas allow up to N times each). */
   readonly rateLimits: {

@@ -235,6 +235,20 @@ export class EnvironmentVariables {
   @Max(4 * 1024 * 1024 * 1024)
   MX_SYNC_FILTER_CACHE_BYTES = 32 * 1024 * 1024;
 
+  /** estimated memory each sync-api replica may spend keeping recent projected changes, to answer woken long-polls without the database (`0`: always ask the database) */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(4 * 1024 * 1024 * 1024)
+  MX_SYNC_RECENT_CHANGES_BYTES = 32 * 1024 * 1024;
+
+  /** estimated memory each sync-api replica may spend caching users' joined rooms and co-members (`0`: none) */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(4 * 1024 * 1024 * 1024)
+  MX_SYNC_MEMBERSHIP_CACHE_BYTES = 64 * 1024 * 1024;
+
   /** login attempts (right or wrong password) per client address per window (429 beyond) */
   @Type(() => Number)
   @IsInt()

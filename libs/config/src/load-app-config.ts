@@ -108,6 +108,8 @@ export function toAppConfig(env: EnvironmentVariables, defaults: ServiceDefaults
       stableNames: env.MX_MSC4429_STABLE,
       lazyCacheDevices: env.MX_SYNC_LAZY_CACHE_DEVICES,
       filterCacheBytes: env.MX_SYNC_FILTER_CACHE_BYTES,
+      recentChangesBytes: env.MX_SYNC_RECENT_CHANGES_BYTES,
+      membershipCacheBytes: env.MX_SYNC_MEMBERSHIP_CACHE_BYTES,
     },
     rateLimits: {
       login: {

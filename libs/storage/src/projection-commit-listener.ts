@@ -3,7 +3,9 @@ import { PostgresListener, type ListenerLogger } from './postgres-listener.js';
 import { decodeProjectionChange, projectionChannel, type ProjectionChange } from './projection-changes.js';
 
 /** A change the projector committed, or `resync` after a reconnect (changes may have been missed). */
-export type ProjectionEvent = { readonly kind: 'change'; readonly change: ProjectionChange } | { readonly kind: 'resync' };
+export type ProjectionEvent =
+  | { readonly kind: 'change'; readonly change: ProjectionChange; /** The notification's length in characters. */ readonly size: number }
+  | { readonly kind: 'resync' };
 
 /**
  * Listens for the projector's commits (PostgreSQL LISTEN on the projection channel) and fans them
@@ -24,7 +26,7 @@ export class ProjectionCommitListener {
           logger.warn({ payload: payload.slice(0, 200) }, 'ignoring malformed projection notification');
           return;
         }
-        this.emit({ kind: 'change', change });
+        this.emit({ kind: 'change', change, size: payload.length });
       },
       () => this.emit({ kind: 'resync' }),
       logger,

@@ -5,3 +5,6 @@ export * from './sync-filter.js';
 export * from './room-sections.js';
 export * from './profile-visibility.js';
 export * from './lazy-profile-cache.js';
+export * from './recent-changes.js';
+export * from './membership-views.js';
+export * from './memory-answer.js';

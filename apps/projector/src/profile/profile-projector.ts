@@ -42,6 +42,12 @@ export class ProfileProjector {
         // The rooms the changed users are in, so the sync API wakes their co-members' long-polls.
         rooms: await memberships.joinedRoomIdsOfAny(tx, changedUsers),
         rejected: fold.rejected.map((rejected) => this.refusal(rejected)),
+        // Observed names apply only when newer than the stored ones: what they changed is not known here.
+        ...(observed.length === 0
+          ? {
+              profileChanges: fold.changes.map(({ offset, userId, field, isSet, value }) => ({ offset, userId, field, isSet, value })),
+            }
+          : {}),
       };
     });
   }

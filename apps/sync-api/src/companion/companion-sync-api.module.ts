@@ -6,6 +6,7 @@ import { ObservabilityModule } from '@mx/http';
 import { StorageModule } from '@mx/storage';
 import { CommitWakeups } from '../sync/commit-wakeups.js';
 import { LongPolls } from '../sync/long-polls.js';
+import { MemoryAnswers } from '../sync/memory-answers.js';
 import { ProfileUpdatesReader } from '../sync/profile-updates.reader.js';
 import { RoomTimelineReader } from '../sync/room-timeline-reader.js';
 import { SyncService } from '../sync/sync.service.js';
@@ -35,6 +36,7 @@ import { CompanionVersionsController } from './companion-versions.controller.js'
   controllers: [CompanionVersionsController, CompanionSyncController],
   providers: [
     CommitWakeups,
+    MemoryAnswers,
     LongPolls,
     ProfileUpdatesReader,
     RoomTimelineReader,

@@ -17,9 +17,12 @@ interface Waiter {
   readonly wake: () => void;
 }
 
-function concerns(change: ProjectionChange, interest: SyncInterest): boolean {
-  if (change.users === undefined && change.rooms === undefined) return true;
-  return (change.users ?? []).some((user) => interest.users.has(user)) || (change.rooms ?? []).some((room) => interest.rooms.has(room));
+/** Hears every commit before the long-polls it concerns are woken (so they find it), and when commits may have been missed. */
+export interface CommitObserver {
+  /** `size`: the notification's length, a fair estimate of what keeping the change costs. */
+  heard(change: ProjectionChange, size: number): void;
+  /** The listener reconnected: commits may have been missed. */
+  missed(): void;
 }
 
 /**
@@ -31,6 +34,10 @@ function concerns(change: ProjectionChange, interest: SyncInterest): boolean {
 export class CommitWakeups implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown {
   private positions: SyncPositions = { epoch: '', profile: [], membership: [] };
   private readonly waiters = new Set<Waiter>();
+  /** The waiters by each user and room of their interest: a commit wakes the ones it names, each once. */
+  private readonly byUser = new Map<string, Set<Waiter>>();
+  private readonly byRoom = new Map<string, Set<Waiter>>();
+  private readonly observers: CommitObserver[] = [];
   private listener: ProjectionCommitListener | undefined;
 
   private readonly wakeups: Counter;
@@ -83,8 +90,12 @@ export class CommitWakeups implements OnModuleInit, BeforeApplicationShutdown, O
     };
     this.listener = new ProjectionCommitListener(this.config.database, this.logger);
     this.listener.subscribe((event) => {
-      if (event.kind === 'change') this.onChange(event.change);
-      else void this.reload().then(() => this.wakeAll());
+      if (event.kind === 'change') {
+        this.onChange(event.change, event.size);
+        return;
+      }
+      for (const observer of this.observers) observer.missed();
+      void this.reload().then(() => this.wakeAll());
     });
     await this.listener.start();
     await this.reload();
@@ -136,7 +147,14 @@ export class CommitWakeups implements OnModuleInit, BeforeApplicationShutdown, O
     const changed = new Promise<void>((resolve) => (wake = resolve));
     const waiter: Waiter = { interest, wake: () => wake() };
     this.waiters.add(waiter);
-    return { changed, cancel: () => this.waiters.delete(waiter) };
+    for (const user of interest.users) index(this.byUser, user, waiter);
+    for (const room of interest.rooms) index(this.byRoom, room, waiter);
+    return { changed, cancel: () => this.remove(waiter) };
+  }
+
+  /** Tells `observer` of every commit heard from now on, before any long-poll wakes for it. */
+  observe(observer: CommitObserver): void {
+    this.observers.push(observer);
   }
 
   /** Counts a long-poll that begins to wait: nothing this replica has heard of since its position is for it. */
@@ -144,15 +162,29 @@ export class CommitWakeups implements OnModuleInit, BeforeApplicationShutdown, O
     this.parks.inc();
   }
 
-  private onChange(change: ProjectionChange): void {
+  private onChange(change: ProjectionChange, size: number): void {
     this.advance(change);
-    for (const waiter of this.waiters) {
-      if (concerns(change, waiter.interest)) {
-        this.wakeups.inc();
-        this.waiters.delete(waiter);
-        waiter.wake();
-      }
+    for (const observer of this.observers) observer.heard(change, size);
+    if (change.users === undefined && change.rooms === undefined) {
+      // Without the lists every waiter counts as concerned: a spurious wake-up is cheap, a missed one is not.
+      this.wakeups.inc(this.waiters.size);
+      this.wakeAll();
+      return;
     }
+    const woken = new Set<Waiter>();
+    for (const user of change.users ?? []) for (const waiter of this.byUser.get(user) ?? []) woken.add(waiter);
+    for (const room of change.rooms ?? []) for (const waiter of this.byRoom.get(room) ?? []) woken.add(waiter);
+    this.wakeups.inc(woken.size);
+    for (const waiter of woken) {
+      this.remove(waiter);
+      waiter.wake();
+    }
+  }
+
+  private remove(waiter: Waiter): void {
+    if (!this.waiters.delete(waiter)) return;
+    for (const user of waiter.interest.users) unindex(this.byUser, user, waiter);
+    for (const room of waiter.interest.rooms) unindex(this.byRoom, room, waiter);
   }
 
   private advance(change: ProjectionChange): void {
@@ -175,7 +207,23 @@ export class CommitWakeups implements OnModuleInit, BeforeApplicationShutdown, O
   }
 
   private wakeAll(): void {
-    for (const waiter of this.waiters) waiter.wake();
+    const all = [...this.waiters];
     this.waiters.clear();
+    this.byUser.clear();
+    this.byRoom.clear();
+    for (const waiter of all) waiter.wake();
   }
+}
+
+function index(map: Map<string, Set<Waiter>>, key: string, waiter: Waiter): void {
+  let set = map.get(key);
+  if (!set) map.set(key, (set = new Set()));
+  set.add(waiter);
+}
+
+function unindex(map: Map<string, Set<Waiter>>, key: string, waiter: Waiter): void {
+  const set = map.get(key);
+  if (!set) return;
+  set.delete(waiter);
+  if (set.size === 0) map.delete(key);
 }

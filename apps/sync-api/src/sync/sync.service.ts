@@ -24,6 +24,7 @@ import {
 } from '@mx/sync';
 import { FilterStore } from '../filters/filter-store.js';
 import { LongPolls } from './long-polls.js';
+import { MemoryAnswers } from './memory-answers.js';
 import { ProfileUpdatesReader, type ProfileUpdates } from './profile-updates.reader.js';
 import { CommitWakeups } from './commit-wakeups.js';
 import { RoomTimelineReader, type WindowEvent } from './room-timeline-reader.js';
@@ -83,6 +84,7 @@ export class SyncService {
     private readonly filters: FilterStore,
     private readonly tokens: AccessTokenService,
     private readonly longPolls: LongPolls,
+    private readonly memory: MemoryAnswers,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.lazyCache = new LazyProfileCache(config.sync.lazyCacheDevices);
@@ -118,7 +120,7 @@ export class SyncService {
     if (closed.aborted) release();
     try {
       await this.assertTokenAlive(syncer);
-      let rooms: ReadonlySet<string> = new Set(await memberships.joinedRoomIds(this.db, userId));
+      let rooms: ReadonlySet<string> = await this.joinedRooms(userId);
       const over = () => Date.now() >= deadline || parked.poll.released || this.commits.draining;
       for (;;) {
         const wait = this.commits.waitForChange({ users: new Set([userId]), rooms });
@@ -126,7 +128,7 @@ export class SyncService {
         try {
           if (parked.poll.takeTokenDoubt()) await this.assertTokenAlive(syncer);
           if (isBehind(since, this.commits.current)) {
-            const result = await this.snapshot(syncer, filter, since, false);
+            const result = (await this.fromMemory(syncer, filter, since)) ?? (await this.snapshot(syncer, filter, since, false));
             if (!isEmpty(result) || over()) return this.respond(result);
             // Only irrelevant changes: they are consumed, and the wait goes on from the new position.
             since = result.positions;
@@ -190,17 +192,18 @@ export class SyncService {
       return undefined;
     }
     const userId = syncer.userId;
-    let rooms: ReadonlySet<string> = new Set(await memberships.joinedRoomIds(this.db, userId));
+    let rooms: ReadonlySet<string> = await this.joinedRooms(userId);
     const empty: SyncResponse['rooms'] = { join: {}, invite: {}, leave: {}, knock: {} };
     while (!stop.aborted && !this.commits.draining) {
       const wait = this.commits.waitForChange({ users: new Set([userId]), rooms });
       const onStop = () => wait.cancel();
       try {
         if (isBehind(since, this.commits.current)) {
-          const result = await this.companionUsers(syncer, filter, since, false, empty);
+          const remembered = await this.memory.answer(userId, since, filter.profileFields);
+          const result = remembered ?? (await this.companionUsers(syncer, filter, since, false, empty));
           if (result.users.size > 0) return result;
           since = result.positions;
-          rooms = new Set(await memberships.joinedRoomIds(this.db, userId));
+          rooms = remembered?.joinedRooms ?? (await this.joinedRooms(userId));
           continue;
         }
         this.commits.countPark();
@@ -297,6 +300,25 @@ export class SyncService {
     // A filter stored before the size cap existed may be larger.
     assertFilterTextSize(stored);
     return parseSyncFilter(JSON.parse(stored) as Record<string, unknown>, this.config.sync.maxProfileFields);
+  }
+
+  /** The rooms the user is joined to: from the memory's view when it holds a true one, else from the projection. */
+  private async joinedRooms(userId: string): Promise<ReadonlySet<string>> {
+    return (await this.memory.joinedRooms(userId)) ?? new Set(await memberships.joinedRoomIds(this.db, userId));
+  }
+
+  /**
+   * An incremental sync from memory (see MemoryAnswers), or undefined when it must be read from
+   * the projection. One that carries data is sent only while the token is alive, as this replica
+   * has heard: its deletion reaches the parked long-poll (takeTokenDoubt) through the token
+   * channel, a commit through the projection channel.
+   */
+  private async fromMemory(syncer: Syncer, filter: SyncFilter, since: SyncPositions): Promise<SyncResult | undefined> {
+    const remembered = await this.memory.answer(syncer.userId, since, filter.profileFields);
+    if (!remembered) return undefined;
+    const result: SyncResult = { ...remembered, rooms: { join: {}, invite: {}, leave: {}, knock: {} } };
+    if (!isEmpty(result)) await this.assertTokenAlive(syncer);
+    return result;
   }
 
   private nothingNew(since: SyncPositions): SyncResult {

@@ -224,6 +224,8 @@ MX_SYNC_MAX_PROFILE_FIELDS: {{ .Values.sync.maxProfileFields | quote }}
 MX_MSC4429_STABLE: {{ .Values.sync.msc4429Stable | quote }}
 MX_SYNC_LAZY_CACHE_DEVICES: {{ .Values.sync.lazyCacheDevices | quote }}
 MX_SYNC_FILTER_CACHE_BYTES: {{ int64 .Values.sync.filterCacheBytes | quote }}
+MX_SYNC_RECENT_CHANGES_BYTES: {{ int64 .Values.sync.recentChangesBytes | quote }}
+MX_SYNC_MEMBERSHIP_CACHE_BYTES: {{ int64 .Values.sync.membershipCacheBytes | quote }}
 MX_LOGIN_RATE_LIMIT_PER_ADDRESS: {{ int64 .Values.rateLimits.login.perAddress | quote }}
 MX_LOGIN_RATE_LIMIT_PER_ACCOUNT: {{ int64 .Values.rateLimits.login.perAccount | quote }}
 MX_LOGIN_RATE_WINDOW_MS: {{ int64 .Values.rateLimits.login.windowMs | quote }}

@@ -1,0 +1,131 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Counter, Gauge, Registry } from 'prom-client';
+import { APP_CONFIG, type AppConfig } from '@mx/config';
+import { Database, memberships, type ProjectionChange } from '@mx/storage';
+import {
+  answerFromMemory,
+  type MembershipView,
+  MembershipViews,
+  type ProfileFieldValues,
+  RecentChanges,
+  type SyncPositions,
+  viewStillTrue,
+} from '@mx/sync';
+import { CommitWakeups } from './commit-wakeups.js';
+
+/** An incremental sync's data answered from memory, and the positions it covers. */
+export interface MemorySyncResult {
+  readonly positions: SyncPositions;
+  readonly users: Map<string, ProfileFieldValues>;
+  readonly joinedRooms: ReadonlySet<string>;
+}
+
+/** Approximate heap bytes of a kept change besides its notification's characters. */
+const CHANGE_OVERHEAD_BYTES = 200;
+
+/**
+ * Answers incremental syncs from this replica's memory when it can: keeps the recent changes the
+ * projector announced (RecentChanges, fed before any long-poll wakes) and each syncing user's
+ * membership view (MembershipViews, read once from the projection, forgotten when a commit may
+ * change it). A sync it cannot answer exactly (token outside the window, a membership change of
+ * the user's) returns undefined and is read from the projection as before.
+ */
+@Injectable()
+export class MemoryAnswers {
+  private readonly recent: RecentChanges;
+  private readonly views: MembershipViews;
+  private readonly outcomes: Counter<'outcome'>;
+
+  constructor(
+    private readonly db: Database,
+    private readonly commits: CommitWakeups,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    registry: Registry,
+  ) {
+    this.recent = new RecentChanges(config.sync.recentChangesBytes);
+    this.views = new MembershipViews(config.sync.membershipCacheBytes);
+    commits.observe({
+      heard: (change, size) => this.heard(change, size),
+      missed: () => {
+        this.recent.forgetAll();
+        this.views.forgetAll();
+      },
+    });
+    this.outcomes = new Counter({
+      name: 'mx_sync_memory_answers_total',
+      help: 'Incremental syncs answered from memory (outcome answered), or read from the database because the window did not cover the token (window), the membership view was newer than the commits heard (view) or a membership change concerned the user (membership)',
+      labelNames: ['outcome'],
+      registers: [registry],
+    });
+    const recent = this.recent;
+    const views = this.views;
+    new Gauge({
+      name: 'mx_sync_recent_changes_bytes',
+      help: 'Estimated bytes of recent projected changes kept to answer syncs from memory',
+      registers: [registry],
+      collect() {
+        this.set(recent.size);
+      },
+    });
+    new Gauge({
+      name: 'mx_sync_membership_views',
+      help: 'Users whose joined rooms and co-members this replica caches',
+      registers: [registry],
+      collect() {
+        this.set(views.size);
+      },
+    });
+  }
+
+  /** Whether answers from memory are on (MX_SYNC_RECENT_CHANGES_BYTES above 0). */
+  get enabled(): boolean {
+    return this.config.sync.recentChangesBytes > 0;
+  }
+
+  /** The incremental sync of `userId` from `since` to this replica's current positions, or undefined when memory cannot answer it exactly. */
+  async answer(userId: string, since: SyncPositions, fields: readonly string[]): Promise<MemorySyncResult | undefined> {
+    if (!this.enabled) return undefined;
+    const view = await this.viewOf(userId);
+    // Read after the view: the window and the positions are taken together, with no await between them.
+    const current = this.commits.current;
+    if (!view) {
+      this.outcomes.inc({ outcome: 'view' });
+      return undefined;
+    }
+    const outcome = answerFromMemory(this.recent, view, userId, since, current, fields);
+    this.outcomes.inc({ outcome: outcome.kind === 'answer' ? 'answered' : outcome.reason });
+    return outcome.kind === 'answer' ? { positions: current, users: outcome.users, joinedRooms: view.joinedRooms } : undefined;
+  }
+
+  /**
+   * The rooms `userId` is joined to, from the cached view when there is one that is still true
+   * (else undefined: the caller reads them).
+   */
+  async joinedRooms(userId: string): Promise<ReadonlySet<string> | undefined> {
+    if (!this.enabled) return undefined;
+    return (await this.viewOf(userId))?.joinedRooms;
+  }
+
+  /** The user's membership view: cached, or read in one snapshot and cached when no commit heard since may have changed it. */
+  private async viewOf(userId: string): Promise<MembershipView | undefined> {
+    const cached = this.views.get(userId);
+    if (cached) return cached;
+    const view = await this.db.transaction(async (tx): Promise<MembershipView> => {
+      const positions = await this.commits.readPositions(tx);
+      const joinedRooms = new Set(await memberships.joinedRoomIds(tx, userId));
+      const visible = new Set(await memberships.usersSharingJoinedRoom(tx, userId));
+      return { joinedRooms, visible, membership: positions.membership };
+    }, 'REPEATABLE READ');
+    if (!viewStillTrue(this.recent, userId, view, this.commits.current)) return undefined;
+    this.views.set(userId, view);
+    return view;
+  }
+
+  private heard(change: ProjectionChange, size: number): void {
+    const topic =
+      change.topic === this.config.topics.profile ? 'profile' : change.topic === this.config.topics.membership ? 'membership' : undefined;
+    if (topic === undefined) return;
+    this.recent.heard({ ...change, topic, bytes: CHANGE_OVERHEAD_BYTES + size * 2 });
+    if (topic === 'membership') this.views.heard(change);
+  }
+}

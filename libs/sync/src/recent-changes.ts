@@ -1,0 +1,189 @@
+import type { SyncPositions } from './sync-token.js';
+
+/** A profile field change the projection applied: the field's new value, or its removal (`isSet` false). */
+export interface ProfileFieldUpdate {
+  readonly offset: number;
+  readonly userId: string;
+  readonly field: string;
+  readonly isSet: boolean;
+  readonly value: unknown;
+}
+
+/**
+ * A projector commit as a sync API replica heard it. `fromOffset` absent: where the batch began
+ * is unknown. Membership topic: `users` / `rooms` absent when not listed. Profile topic:
+ * `profileChanges` absent when not announced.
+ */
+export interface HeardCommit {
+  readonly topic: 'profile' | 'membership';
+  readonly partition: number;
+  readonly fromOffset?: number;
+  readonly nextOffset: number;
+  readonly users?: readonly string[];
+  readonly rooms?: readonly string[];
+  readonly profileChanges?: readonly ProfileFieldUpdate[];
+  /** What keeping it costs (its notification's size is a fair estimate). */
+  readonly bytes: number;
+}
+
+interface Kept {
+  readonly commit: HeardCommit;
+  dropped: boolean;
+}
+
+/** One partition's contiguous run of known commits: every commit in [start, end) is in `commits`. */
+interface PartitionWindow {
+  start: number | undefined;
+  end: number | undefined;
+  commits: Kept[];
+}
+
+/**
+ * The recent projector commits a sync API replica heard, per partition of both topics, with what
+ * each changed, so that an incremental sync whose token lies inside the window can be answered
+ * without reading the projection. A partition's window is a gap-free run of commits: a commit
+ * whose start does not meet the previous one's end, or whose content is not known, restarts the
+ * window after it. Bounded by `maxBytes`: the oldest commits (of any partition) go first, and a
+ * token older than a partition's window start is not covered. `maxBytes` 0 keeps nothing.
+ */
+export class RecentChanges {
+  private readonly windows = { profile: [] as PartitionWindow[], membership: [] as PartitionWindow[] };
+  /** Every kept commit in the order heard, for eviction (dropped ones are skipped). */
+  private queue: Kept[] = [];
+  private queueHead = 0;
+  /** Queued commits a restart dropped: compacted away once they are many (they hold memory until then). */
+  private droppedQueued = 0;
+  private bytes = 0;
+
+  constructor(private readonly maxBytes: number) {}
+
+  /** Estimated bytes kept. */
+  get size(): number {
+    return this.bytes;
+  }
+
+  heard(commit: HeardCommit): void {
+    const window = this.windowOf(commit.topic, commit.partition);
+    if (window.end !== undefined && commit.nextOffset <= window.end) return; // already heard
+    const known =
+      this.maxBytes > 0 &&
+      commit.fromOffset !== undefined &&
+      commit.bytes <= this.maxBytes &&
+      (commit.topic === 'membership' ? commit.users !== undefined && commit.rooms !== undefined : commit.profileChanges !== undefined);
+    if (!known || window.end === undefined || commit.fromOffset !== window.end) {
+      this.restart(window, known ? commit.fromOffset : commit.nextOffset);
+    }
+    window.end = commit.nextOffset;
+    if (!known) return;
+    const kept: Kept = { commit, dropped: false };
+    window.commits.push(kept);
+    this.queue.push(kept);
+    this.bytes += commit.bytes;
+    this.evict();
+  }
+
+  /** Commits may have been missed (the listener reconnected): nothing before the next commit heard is known. */
+  forgetAll(): void {
+    for (const windows of [this.windows.profile, this.windows.membership]) {
+      for (const window of windows) this.restart(window, undefined);
+    }
+    this.queue = [];
+    this.queueHead = 0;
+    this.droppedQueued = 0;
+    this.bytes = 0;
+  }
+
+  /**
+   * Whether every commit after `since` up to `current` is known, in every partition of both
+   * topics (a partition where they are equal needs nothing).
+   */
+  covers(since: SyncPositions, current: SyncPositions): boolean {
+    return (
+      coversTopic(this.windows.profile, since.profile, current.profile) &&
+      coversTopic(this.windows.membership, since.membership, current.membership)
+    );
+  }
+
+  /** As `covers`, for the membership topic alone. */
+  coversMembership(since: readonly number[], current: readonly number[]): boolean {
+    return coversTopic(this.windows.membership, since, current);
+  }
+
+  /**
+   * Whether no membership-topic commit after `since` concerns `userId` (names them, or touches one
+   * of `rooms`). Only meaningful where `covers` holds.
+   */
+  membershipQuiet(since: readonly number[], userId: string, rooms: ReadonlySet<string>): boolean {
+    for (const [partition, window] of this.windows.membership.entries()) {
+      for (const { commit } of window.commits) {
+        if (commit.nextOffset <= (since[partition] ?? 0)) continue;
+        if (commit.users!.includes(userId) || commit.rooms!.some((room) => rooms.has(room))) return false;
+      }
+    }
+    return true;
+  }
+
+  /** The profile changes at or after `since` and before `current`, per partition in offset order. Only meaningful where `covers` holds. */
+  *profileChangesSince(since: readonly number[], current: readonly number[]): Generator<ProfileFieldUpdate> {
+    for (const [partition, window] of this.windows.profile.entries()) {
+      const from = since[partition] ?? 0;
+      const until = current[partition] ?? 0;
+      if (from >= until) continue;
+      for (const { commit } of window.commits) {
+        if (commit.nextOffset <= from) continue;
+        for (const change of commit.profileChanges!) if (change.offset >= from && change.offset < until) yield change;
+      }
+    }
+  }
+
+  private windowOf(topic: HeardCommit['topic'], partition: number): PartitionWindow {
+    const windows = this.windows[topic];
+    while (windows.length <= partition) windows.push({ start: undefined, end: undefined, commits: [] });
+    return windows[partition]!;
+  }
+
+  private restart(window: PartitionWindow, start: number | undefined): void {
+    for (const kept of window.commits) {
+      kept.dropped = true;
+      this.bytes -= kept.commit.bytes;
+    }
+    this.droppedQueued += window.commits.length;
+    window.commits = [];
+    window.start = start;
+    if (start === undefined) window.end = undefined;
+    if (this.droppedQueued > 1024 && this.droppedQueued * 2 > this.queue.length - this.queueHead) {
+      this.queue = this.queue.slice(this.queueHead).filter((kept) => !kept.dropped);
+      this.queueHead = 0;
+      this.droppedQueued = 0;
+    }
+  }
+
+  private evict(): void {
+    while (this.bytes > this.maxBytes && this.queueHead < this.queue.length) {
+      const oldest = this.queue[this.queueHead++]!;
+      if (oldest.dropped) {
+        this.droppedQueued--;
+        continue;
+      }
+      const window = this.windowOf(oldest.commit.topic, oldest.commit.partition);
+      // A partition's commits are queued in its order, so its oldest kept commit is this one.
+      window.commits.shift();
+      window.start = oldest.commit.nextOffset;
+      oldest.dropped = true;
+      this.bytes -= oldest.commit.bytes;
+    }
+    if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.queueHead);
+      this.queueHead = 0;
+    }
+  }
+}
+
+function coversTopic(windows: readonly PartitionWindow[], since: readonly number[], current: readonly number[]): boolean {
+  return current.every((end, partition) => {
+    const from = since[partition] ?? 0;
+    if (from === end) return true;
+    const window = windows[partition];
+    return from < end && window?.start !== undefined && window.start <= from && window.end !== undefined && window.end >= end;
+  });
+}
