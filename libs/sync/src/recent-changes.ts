@@ -115,8 +115,8 @@ export class RecentChanges {
    */
   membershipQuiet(since: readonly number[], userId: string, rooms: ReadonlySet<string>): boolean {
     for (const [partition, window] of this.windows.membership.entries()) {
-      for (const { commit } of window.commits) {
-        if (commit.nextOffset <= (since[partition] ?? 0)) continue;
+      for (let index = firstAfter(window.commits, since[partition] ?? 0); index < window.commits.length; index++) {
+        const { commit } = window.commits[index]!;
         if (commit.users!.includes(userId) || commit.rooms!.some((room) => rooms.has(room))) return false;
       }
     }
@@ -129,8 +129,9 @@ export class RecentChanges {
       const from = since[partition] ?? 0;
       const until = current[partition] ?? 0;
       if (from >= until) continue;
-      for (const { commit } of window.commits) {
-        if (commit.nextOffset <= from) continue;
+      for (let index = firstAfter(window.commits, from); index < window.commits.length; index++) {
+        const { commit } = window.commits[index]!;
+        if (commit.fromOffset! >= until) break;
         for (const change of commit.profileChanges!) if (change.offset >= from && change.offset < until) yield change;
       }
     }
@@ -186,4 +187,16 @@ function coversTopic(windows: readonly PartitionWindow[], since: readonly number
     const window = windows[partition];
     return from < end && window?.start !== undefined && window.start <= from && window.end !== undefined && window.end >= end;
   });
+}
+
+/** The index of the first commit ending after `offset` (commits are in offset order): a binary search, so a sync costs what its window holds, not the whole window. */
+function firstAfter(commits: readonly Kept[], offset: number): number {
+  let low = 0;
+  let high = commits.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (commits[middle]!.commit.nextOffset <= offset) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }
