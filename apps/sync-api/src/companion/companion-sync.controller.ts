@@ -3,6 +3,7 @@ import type { FastifyReply } from 'fastify';
 import { type CompanionAuthenticatedRequest, CompanionTokenGuard } from '@mx/auth';
 import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { CompanionSyncService } from './companion-sync.service.js';
+import { clientGoneSignal } from '../sync/client-gone-signal.js';
 
 /** `GET /sync` in companion mode: the homeserver's, with the project's MSC4429 users section. */
 @ApiTags('sync')
@@ -22,9 +23,6 @@ export class CompanionSyncController {
     @Req() request: CompanionAuthenticatedRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<Record<string, unknown>> {
-    const closed = new AbortController();
-    reply.raw.once('close', () => closed.abort());
-    if (reply.raw.destroyed) closed.abort();
-    return this.syncs.sync(request.requester!, request.companionAccessToken!, request.accessTokenHash!, query, closed.signal);
+    return this.syncs.sync(request.requester!, request.companionAccessToken!, request.accessTokenHash!, query, clientGoneSignal(reply.raw));
   }
 }

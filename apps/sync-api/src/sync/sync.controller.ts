@@ -5,6 +5,7 @@ import { APP_CONFIG, type AppConfig } from '@mx/config';
 import { parseSyncRequest } from './sync-request.js';
 import { SyncService, type SyncResponse } from './sync.service.js';
 import { ApiBearerAuth, ApiOkResponse, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { clientGoneSignal } from './client-gone-signal.js';
 
 @ApiTags('sync')
 @ApiBearerAuth('accessToken')
@@ -33,10 +34,6 @@ export class SyncController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<SyncResponse> {
     const parsed = parseSyncRequest(query, this.config.sync.maxTimeoutMs);
-    // The response closes before it is sent only when the client went away: a parked long-poll then ends.
-    const closed = new AbortController();
-    reply.raw.once('close', () => closed.abort());
-    if (reply.raw.destroyed) closed.abort();
-    return this.syncs.sync({ userId: requester.userId, deviceId: requester.deviceId, tokenHash }, parsed, closed.signal);
+    return this.syncs.sync({ userId: requester.userId, deviceId: requester.deviceId, tokenHash }, parsed, clientGoneSignal(reply.raw));
   }
 }
