@@ -95,6 +95,26 @@ describe('sync API under abuse', () => {
     expect(await metric(syncA, 'mx_sync_long_polls_ended_early_total', 'reason="token_deleted"')).toBeGreaterThan(endedBefore);
   });
 
+  it('stops holding a long-poll whose client went away, and still answers the next one', async () => {
+    const alice = await registerUser('abuse-gone');
+    const since = await initialSync(alice, syncB);
+    const gone = new AbortController();
+    const abandoned = fetch(`${syncB.url}${CLIENT_V3}/sync?filter=${tzFilter}&since=${since}&timeout=${LONG_POLL_MS}`, {
+      headers: { authorization: `Bearer ${alice.accessToken}` },
+      signal: gone.signal,
+    }).catch((error: unknown) => error);
+    await expectParked(syncB, 1);
+    gone.abort();
+    await abandoned;
+    // Released at once, long before its timeout.
+    await expectParked(syncB, 0);
+    const next = await request('GET', `${CLIENT_V3}/sync?filter=${tzFilter}&since=${since}&timeout=0`, {
+      token: alice.accessToken,
+      baseUrl: syncB.url,
+    });
+    expectStatus(next, 200);
+  });
+
   it('ends a long-poll whose token is deleted by plain SQL (no writer involved)', async () => {
     const alice = await registerUser('abuse-sql');
     const poll = longPoll(alice, syncB, await initialSync(alice, syncB));
