@@ -21,6 +21,9 @@ SERVICES=(writer projector sync-api)
 
 load_env() {
   local line key
+  # The cluster and broker infra.sh started (MX_PG_PORT, MX_KAFKA_PORT), unless set explicitly.
+  [[ -z ${MX_PG_PORT:-} ]] || export MX_DATABASE_PORT="${MX_DATABASE_PORT:-$MX_PG_PORT}"
+  [[ -z ${MX_KAFKA_PORT:-} ]] || export MX_KAFKA_BROKERS="${MX_KAFKA_BROKERS:-127.0.0.1:$MX_KAFKA_PORT}"
   while IFS= read -r line; do
     [[ $line =~ ^[[:space:]]*(#|$) ]] && continue
     key=${line%%=*}
@@ -72,13 +75,21 @@ cmd_start() {
       say "$service already running"
       continue
     fi
-    MX_HTTP_PORT=$(port_of "$service") nohup node --enable-source-maps "$MX_ROOT/dist/apps/$service/src/main.js" \
+    MX_HTTP_PORT=$(port_of "$service") nohup node --enable-source-maps $(heap_limit_flag) "$MX_ROOT/dist/apps/$service/src/main.js" \
       >>"$LOGS/$service.log" 2>&1 </dev/null &
     echo $! >"$RUN/$service.pid"
   done
   echo "$mode" >"$RUN/mode"
   for service in "${SERVICES[@]}"; do wait_ready "$service"; done
   say "$mode: writer :$(port_of writer), sync-api :$(port_of sync-api), projector :$(port_of projector) ready in $(secs_since "$t0")"
+}
+
+# The V8 heap ceiling each service gets: what Node gives itself in the chart's containers (a 512Mi
+# memory limit gives about 256 MiB), instead of a quarter of this machine's memory, which lets the
+# heap grow with garbage it has no reason to collect. MX_NODE_HEAP_MIB, or a --max-old-space-size
+# in NODE_OPTIONS, overrides it.
+heap_limit_flag() {
+  [[ "${NODE_OPTIONS:-}" == *max-old-space-size* ]] || echo "--max-old-space-size=${MX_NODE_HEAP_MIB:-256}"
 }
 
 cmd_stop() {
