@@ -74,7 +74,8 @@ const MAX_PAYLOAD_BYTES = 7500;
 
 export function encodeProjectionChange(change: ProjectionChange): string {
   const { profileChanges, ...rest } = change;
-  if (profileChanges !== undefined) {
+  // A list this long would rarely fit (a change with real user IDs takes more than 32 bytes): not even serialized.
+  if (profileChanges !== undefined && profileChanges.length <= MAX_PAYLOAD_BYTES / 32) {
     const payload = JSON.stringify({ ...rest, profileChanges: profileChanges.map(toWire) });
     if (Buffer.byteLength(payload, 'utf8') <= MAX_PAYLOAD_BYTES) return payload;
   }

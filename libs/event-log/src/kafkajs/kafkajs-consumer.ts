@@ -6,6 +6,8 @@ export interface KafkajsConsumerOptions {
   readonly sessionTimeoutMs: number;
   readonly heartbeatIntervalMs: number;
   readonly maxBytesPerPartition: number;
+  /** The most bytes one fetch returns, all partitions together (kafkajs' default, 10 MiB, when absent). */
+  readonly maxBytes?: number;
 }
 
 /**
@@ -25,6 +27,7 @@ export class KafkajsConsumer implements EventLogConsumer {
       sessionTimeout: options.sessionTimeoutMs,
       heartbeatInterval: options.heartbeatIntervalMs,
       maxBytesPerPartition: options.maxBytesPerPartition,
+      ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
       // Fetches still return as soon as records arrive; a short wait makes seek and stop prompt.
       maxWaitTimeInMs: 500,
       allowAutoTopicCreation: false,
