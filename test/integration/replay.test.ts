@@ -23,9 +23,9 @@ describe('projection replay', () => {
   let writer: ServiceProcess;
   let projector: ServiceProcess;
 
-  const replay = async (mode: 'verify' | 'rebuild'): Promise<{ code: number; stdout: string; stderr: string }> => {
+  const replay = async (mode: 'verify' | 'rebuild', ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
     try {
-      const { stdout, stderr } = await run(process.execPath, ['dist/apps/projector/src/replay/main.js', mode], {
+      const { stdout, stderr } = await run(process.execPath, ['dist/apps/projector/src/replay/main.js', mode, ...args], {
         cwd: root,
         env: { ...process.env, ...env },
         timeout: 60_000,
@@ -102,6 +102,13 @@ describe('projection replay', () => {
     expect(healthy.stdout).toContain('matches a replay');
     expect(healthy.code).toBe(0);
     expect(healthy.stderr).not.toMatch(NODE_WARNING);
+    // Applied in this thread, or by more worker threads than partitions: the same projection.
+    for (const workers of ['0', '9']) {
+      const other = await replay('verify', '--workers', workers);
+      expect(other.stdout, `--workers ${workers}`).toContain('matches a replay');
+      expect(other.code, `--workers ${workers}`).toBe(0);
+    }
+    expect((await replay('verify', '--workers', 'many')).code).toBe(64);
 
     await psql(`UPDATE profile_fields SET value = '"tampered"' WHERE user_id = '${alice.user_id}' AND field = 'm.tz'`, database);
     const tampered = await replay('verify');

@@ -7,9 +7,10 @@ import { WorkerLane } from './replay-lanes.js';
  * projectors first; the old tables are kept in a backup schema). Exit 2 when the replay failed.
  *
  * Batches are applied by the projector's own code (one transaction per partition batch, as the
- * live projector does) in worker threads (`--workers`, default one per CPU up to 8; 0 applies them
- * in this thread): each partition in log order, different partitions in parallel, while this
- * thread fetches the next batches. See replay-command.ts for the bounds on memory.
+ * live projector does) in worker threads (`--workers`, default one per CPU up to 4; 0 applies
+ * them in this thread): each partition in log order, different partitions in parallel, while this
+ * thread fetches the next batches. Each worker holds a projector of its own and the batch it
+ * applies (a few hundred MB); see replay-command.ts for the other bounds on memory.
  *
  *   node dist/apps/projector/src/replay/main.js verify|rebuild [--keep] [--workers N]
  *
@@ -17,9 +18,7 @@ import { WorkerLane } from './replay-lanes.js';
  * while this thread loads its own and joins the consumer group.
  */
 const USAGE = 'usage: replay <verify|rebuild> [--keep] [--workers N]\n';
-const DEFAULT_MAX_WORKERS = 8;
-/** The workers' young generation: applying a big batch allocates many short-lived objects. */
-const WORKER_YOUNG_GENERATION_MB = 64;
+const DEFAULT_MAX_WORKERS = 4;
 
 const mode = process.argv[2];
 const workersFlag = process.argv.indexOf('--workers');
@@ -36,7 +35,7 @@ process.env['MX_DATABASE_SCHEMA'] = schema;
 process.env['MX_LOG_LEVEL'] ??= 'warn';
 const workers = Array.from(
   { length: workerCount },
-  (_, index) => new WorkerLane(new URL('./replay-worker.js', import.meta.url), `replay-${index}`, WORKER_YOUNG_GENERATION_MB),
+  (_, index) => new WorkerLane(new URL('./replay-worker.js', import.meta.url), `replay-${index}`),
 );
 const { replay } = await import('./replay-command.js');
 process.exit(await replay({ mode, keep, live, schema, workers }));
