@@ -48,7 +48,7 @@ export const TARGETS: readonly TargetSpec[] = [
     scale: fanoutScale,
   },
   { metric: 'writes.per_second', label: 'durable profile writes per second', op: '>=', threshold: 3000, unit: '/s', scale: () => '' },
-  { metric: 'idle.per_second', label: 'idle incremental syncs per second', op: '>=', threshold: 5000, unit: '/s', scale: () => '' },
+  { metric: 'idle.per_second', label: 'idle incremental syncs per second', op: '>=', threshold: 10000, unit: '/s', scale: () => '' },
   {
     metric: 'idle.db_transactions_per_request',
     label: 'no database query when nothing changed (PostgreSQL transactions per idle sync, background included)',
@@ -61,7 +61,7 @@ export const TARGETS: readonly TargetSpec[] = [
     metric: 'initial.m10000.time.p50',
     label: 'initial sync with 10k co-members (median)',
     op: '<=',
-    threshold: 250,
+    threshold: 150,
     unit: 'ms',
     scale: (p) => (p.initialSizes.includes(10000) ? '' : `run at M = ${p.initialSizes.join(', ')} (target: 10,000)`),
   },
