@@ -264,6 +264,10 @@ describe('membership views', () => {
     const tiny = new MembershipViews(100);
     tiny.set('@a:x', view(['!r:x'], ['@a:x']));
     expect(tiny.size).toBe(0);
+    // Views pushed out leave the room index too: it stays as small as the views kept.
+    for (let i = 0; i < 10_000; i++) views.set(`@v${i}:x`, view([`!room${i}:x`], [`@v${i}:x`]));
+    expect((views as unknown as { byRoom: Map<string, unknown> }).byRoom.size).toBe(views.size);
+    expect((tiny as unknown as { byRoom: Map<string, unknown> }).byRoom.size).toBe(0);
   });
 
   it('read before a commit heard after its positions is not trusted when the commit concerns it', () => {

@@ -4,7 +4,7 @@ import { accessTokenOfRequest, authorizationHeaderValues, MIXED_ACCESS_TOKEN_SOU
 import { ConfigValidationError, loadAppConfig, validateEnvironment } from '@mx/config';
 import { MatrixError } from '@mx/matrix';
 import { assertFilterTextSize, encodeFilter, LazyProfileCache, MAX_FILTER_BYTES } from '@mx/sync';
-import { ByteBoundedLru } from '../../apps/sync-api/src/filters/byte-bounded-lru.js';
+import { ByteBoundedLru } from '@mx/sync';
 import { filterCacheCost } from '../../apps/sync-api/src/filters/filter-store.js';
 import { LongPollRegistry } from '../../apps/sync-api/src/sync/long-poll-registry.js';
 

@@ -8,3 +8,4 @@ export * from './lazy-profile-cache.js';
 export * from './recent-changes.js';
 export * from './membership-views.js';
 export * from './memory-answer.js';
+export * from './byte-bounded-lru.js';

@@ -1,3 +1,5 @@
+import { ByteBoundedLru } from './byte-bounded-lru.js';
+
 /**
  * What one user's sync needs to know about memberships: the rooms they are joined to and the
  * users they share one with (themselves included when in any room), as read from the projection
@@ -29,39 +31,35 @@ function bytesOf(userId: string, view: MembershipView): number {
  * against the commits heard since its positions (see RecentChanges.membershipQuiet).
  */
 export class MembershipViews {
-  private readonly views = new Map<string, { view: MembershipView; bytes: number }>();
+  private readonly views: ByteBoundedLru<MembershipView>;
   /** Room → users whose cached view is joined to it. */
   private readonly byRoom = new Map<string, Set<string>>();
-  private bytes = 0;
 
-  constructor(private readonly maxBytes: number) {}
+  constructor(maxBytes: number) {
+    this.views = new ByteBoundedLru<MembershipView>(Number.MAX_SAFE_INTEGER, maxBytes, (userId, view) => {
+      for (const room of view.joinedRooms) {
+        const users = this.byRoom.get(room);
+        users?.delete(userId);
+        if (users?.size === 0) this.byRoom.delete(room);
+      }
+    });
+  }
 
   get size(): number {
     return this.views.size;
   }
 
   get(userId: string): MembershipView | undefined {
-    const entry = this.views.get(userId);
-    if (!entry) return undefined;
-    this.views.delete(userId);
-    this.views.set(userId, entry);
-    return entry.view;
+    return this.views.get(userId);
   }
 
   set(userId: string, view: MembershipView): void {
-    this.forget(userId);
-    const bytes = bytesOf(userId, view);
-    if (bytes > this.maxBytes) return;
-    this.views.set(userId, { view, bytes });
-    this.bytes += bytes;
+    this.views.set(userId, view, bytesOf(userId, view));
+    if (this.views.get(userId) !== view) return; // larger than the whole bound: not kept
     for (const room of view.joinedRooms) {
       let users = this.byRoom.get(room);
       if (!users) this.byRoom.set(room, (users = new Set()));
       users.add(userId);
-    }
-    for (const [oldest] of this.views) {
-      if (this.bytes <= this.maxBytes) break;
-      this.forget(oldest);
     }
   }
 
@@ -71,25 +69,12 @@ export class MembershipViews {
       this.forgetAll();
       return;
     }
-    for (const user of commit.users) this.forget(user);
-    for (const room of commit.rooms) for (const user of [...(this.byRoom.get(room) ?? [])]) this.forget(user);
+    for (const user of commit.users) this.views.delete(user);
+    for (const room of commit.rooms) for (const user of [...(this.byRoom.get(room) ?? [])]) this.views.delete(user);
   }
 
   forgetAll(): void {
     this.views.clear();
     this.byRoom.clear();
-    this.bytes = 0;
-  }
-
-  private forget(userId: string): void {
-    const entry = this.views.get(userId);
-    if (!entry) return;
-    this.views.delete(userId);
-    this.bytes -= entry.bytes;
-    for (const room of entry.view.joinedRooms) {
-      const users = this.byRoom.get(room);
-      users?.delete(userId);
-      if (users?.size === 0) this.byRoom.delete(room);
-    }
   }
 }

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { Gauge, Registry } from 'prom-client';
 import { APP_CONFIG, type AppConfig } from '@mx/config';
 import { Database, filters } from '@mx/storage';
-import { ByteBoundedLru } from './byte-bounded-lru.js';
+import { ByteBoundedLru } from '@mx/sync';
 
 /** Stored filters kept per process at most (within MX_SYNC_FILTER_CACHE_BYTES). */
 export const FILTER_CACHE_ENTRIES = 10_000;

@@ -1,7 +1,8 @@
 /**
  * A least-recently-used map bounded both by entries and by the bytes its values are said to cost:
  * adding past either bound drops the least recently used entries until both hold again. A value
- * costing more than the whole byte bound is not kept at all.
+ * costing more than the whole byte bound is not kept at all. `onDropped` hears of every entry that
+ * leaves, however (replaced, deleted or pushed out), so an index kept beside it can follow.
  */
 export class ByteBoundedLru<V> {
   private readonly entries = new Map<string, { readonly value: V; readonly cost: number }>();
@@ -10,6 +11,7 @@ export class ByteBoundedLru<V> {
   constructor(
     private readonly maxEntries: number,
     private readonly maxBytes: number,
+    private readonly onDropped: (key: string, value: V) => void = () => undefined,
   ) {}
 
   /** The sum of the costs of the entries held; never above `maxBytes`. */
@@ -46,5 +48,10 @@ export class ByteBoundedLru<V> {
     if (!entry) return;
     this.entries.delete(key);
     this.totalBytes -= entry.cost;
+    this.onDropped(key, entry.value);
+  }
+
+  clear(): void {
+    for (const key of [...this.entries.keys()]) this.delete(key);
   }
 }
