@@ -9,3 +9,4 @@ export * from './recent-changes.js';
 export * from './membership-views.js';
 export * from './memory-answer.js';
 export * from './byte-bounded-lru.js';
+export * from './coalescing-loader.js';

@@ -4,6 +4,7 @@ import { APP_CONFIG, type AppConfig } from '@mx/config';
 import { Database, memberships, type ProjectionChange } from '@mx/storage';
 import {
   answerFromMemory,
+  CoalescingLoader,
   type MembershipView,
   MembershipViews,
   type ProfileFieldValues,
@@ -20,6 +21,9 @@ export interface MemorySyncResult {
   readonly joinedRooms: ReadonlySet<string>;
 }
 
+/** Users whose membership views one read fetches at most. */
+const VIEWS_PER_READ = 500;
+
 /** Approximate heap bytes of a kept change besides its notification's characters. */
 const CHANGE_OVERHEAD_BYTES = 200;
 
@@ -34,6 +38,8 @@ const CHANGE_OVERHEAD_BYTES = 200;
 export class MemoryAnswers {
   private readonly recent: RecentChanges;
   private readonly views: MembershipViews;
+  /** Views not cached are read many users at a time: a burst of long-polls costs a few reads, not one transaction each. */
+  private readonly viewReads = new CoalescingLoader<MembershipView>((users) => this.readViews(users), VIEWS_PER_READ);
   private readonly outcomes: Counter<'outcome'>;
 
   constructor(
@@ -106,19 +112,34 @@ export class MemoryAnswers {
     return (await this.viewOf(userId))?.joinedRooms;
   }
 
-  /** The user's membership view: cached, or read in one snapshot and cached when no commit heard since may have changed it. */
+  /** The user's membership view: cached, or read (with others', in one snapshot) and cached when no commit heard since may have changed it. */
   private async viewOf(userId: string): Promise<MembershipView | undefined> {
-    const cached = this.views.get(userId);
-    if (cached) return cached;
-    const view = await this.db.transaction(async (tx): Promise<MembershipView> => {
-      const positions = await this.commits.readPositions(tx);
-      const joinedRooms = new Set(await memberships.joinedRoomIds(tx, userId));
-      const visible = new Set(await memberships.usersSharingJoinedRoom(tx, userId));
-      return { joinedRooms, visible, membership: positions.membership };
-    }, 'REPEATABLE READ');
-    if (!viewStillTrue(this.recent, userId, view, this.commits.current)) return undefined;
-    this.views.set(userId, view);
-    return view;
+    return this.views.get(userId) ?? (await this.viewReads.load(userId));
+  }
+
+  /** The views of `users` as one snapshot has them; those a commit heard since may have changed are left out (and not cached). */
+  private async readViews(users: readonly string[]): Promise<Map<string, MembershipView>> {
+    const { membership, rooms, sharing } = await this.db.transaction(
+      async (tx) => ({
+        membership: (await this.commits.readPositions(tx)).membership,
+        rooms: await memberships.joinedRoomsOfEach(tx, users),
+        sharing: await memberships.usersSharingJoinedRoomOfEach(tx, users),
+      }),
+      'REPEATABLE READ',
+    );
+    const joined = new Map<string, Set<string>>(users.map((user) => [user, new Set<string>()]));
+    const visible = new Map<string, Set<string>>(users.map((user) => [user, new Set<string>()]));
+    for (const { userId, roomId } of rooms) joined.get(userId)?.add(roomId);
+    for (const { userId, otherUserId } of sharing) visible.get(userId)?.add(otherUserId);
+    const current = this.commits.current;
+    const views = new Map<string, MembershipView>();
+    for (const user of users) {
+      const view: MembershipView = { joinedRooms: joined.get(user)!, visible: visible.get(user)!, membership };
+      if (!viewStillTrue(this.recent, user, view, current)) continue;
+      this.views.set(user, view);
+      views.set(user, view);
+    }
+    return views;
   }
 
   private heard(change: ProjectionChange, size: number): void {

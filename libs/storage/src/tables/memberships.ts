@@ -58,6 +58,33 @@ export async function usersSharingJoinedRoom(sql: Sql, userId: string): Promise<
   return found.map((row) => row.user_id);
 }
 
+/** For each of `userIds`, the rooms they are joined to. */
+export async function joinedRoomsOfEach(sql: Sql, userIds: readonly string[]): Promise<{ userId: string; roomId: string }[]> {
+  if (userIds.length === 0) return [];
+  const found = await rows<{ user_id: string; room_id: string }>(
+    sql,
+    `SELECT user_id, room_id FROM memberships WHERE user_id = ANY($1) AND membership = 'join'`,
+    [userIds],
+  );
+  return found.map((row) => ({ userId: row.user_id, roomId: row.room_id }));
+}
+
+/** For each of `userIds`, the users joined to a room they are joined to (themselves included when joined anywhere), each once. */
+export async function usersSharingJoinedRoomOfEach(
+  sql: Sql,
+  userIds: readonly string[],
+): Promise<{ userId: string; otherUserId: string }[]> {
+  if (userIds.length === 0) return [];
+  const found = await rows<{ user_id: string; other_user_id: string }>(
+    sql,
+    `SELECT DISTINCT mine.user_id, other.user_id AS other_user_id FROM memberships mine
+     JOIN memberships other ON other.room_id = mine.room_id AND other.membership = 'join'
+     WHERE mine.user_id = ANY($1) AND mine.membership = 'join'`,
+    [userIds],
+  );
+  return found.map((row) => ({ userId: row.user_id, otherUserId: row.other_user_id }));
+}
+
 /** Of `among`, those joined to a room `userId` is joined to, counting no room of `exceptRooms`. */
 export async function usersSharingJoinedRoomOutside(
   sql: Sql,
