@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
-import { CLIENT_V3, expectMatrixError, expectStatus, extraService, passwordLogin, PASSWORD } from '../support/accounts.js';
+import { describe, expect, inject, it } from 'vitest';
+import { CLIENT_V3, expectMatrixError, expectStatus, extraService, passwordLogin, PASSWORD, runDuringFile } from '../support/accounts.js';
 import { registerUser, request } from '../support/matrix-client.js';
 import { psql } from '../support/own-infra.js';
 import { PORT_OFFSETS } from '../support/ports.js';
@@ -21,16 +20,7 @@ describe('access-token and filter caches', () => {
   const stack = inject('stack');
   const syncB = extraService('sync-api', 'sync-api-cache-b', PORT_OFFSETS.authAndFilterCaches.syncApiB);
   const writerB = extraService('writer', 'writer-cache-b', PORT_OFFSETS.authAndFilterCaches.writerB);
-  const extras: ServiceProcess[] = [syncB, writerB];
-
-  beforeAll(async () => {
-    for (const service of extras) service.start();
-    await Promise.all(extras.map((service) => service.waitReady()));
-  }, 90_000);
-
-  afterAll(async () => {
-    await Promise.all(extras.map((service) => service.stop()));
-  }, 30_000);
+  runDuringFile(syncB, writerB);
 
   async function queriesSent(service: ServiceProcess): Promise<number> {
     const text = await (await fetch(`${service.url}/metrics`)).text();

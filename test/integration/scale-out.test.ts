@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { CLIENT_V3, expectStatus, extraService, profilePath } from '../support/accounts.js';
+import { describe, expect, inject, it } from 'vitest';
+import { CLIENT_V3, expectStatus, extraService, profilePath, runDuringFile } from '../support/accounts.js';
 import { profileFilter, registerUser, request, type TestUser, USERS } from '../support/matrix-client.js';
 import { PORT_OFFSETS } from '../support/ports.js';
 import { installProjectionTrace, matchTrace, type TracedWrite } from '../support/projection-trace.js';
@@ -14,16 +14,7 @@ describe('scale-out', () => {
   const writerB = extraService('writer', 'writer-scale-b', PORT_OFFSETS.scaleOut.writerB);
   const projectorB = extraService('projector', 'projector-scale-b', PORT_OFFSETS.scaleOut.projectorB);
   const syncB = extraService('sync-api', 'sync-api-scale-b', PORT_OFFSETS.scaleOut.syncApiB);
-  const extras: ServiceProcess[] = [writerB, projectorB, syncB];
-
-  beforeAll(async () => {
-    for (const service of extras) service.start();
-    await Promise.all(extras.map((service) => service.waitReady()));
-  }, 90_000);
-
-  afterAll(async () => {
-    await Promise.all(extras.map((service) => service.stop()));
-  }, 30_000);
+  runDuringFile(writerB, projectorB, syncB);
 
   /** The profile events a projector process applied since it started (its own counter). */
   async function appliedProfileEvents(projector: ServiceProcess): Promise<number> {

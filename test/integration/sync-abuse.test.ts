@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { CLIENT_V3, expectMatrixError, expectStatus, extraService, profilePath } from '../support/accounts.js';
+import { describe, expect, inject, it, vi } from 'vitest';
+import { CLIENT_V3, expectMatrixError, expectStatus, extraService, profilePath, runDuringFile } from '../support/accounts.js';
 import { type MatrixResponse, registerUser, request, type TestUser } from '../support/matrix-client.js';
 import { psql } from '../support/own-infra.js';
 import { PORT_OFFSETS } from '../support/ports.js';
@@ -25,16 +25,7 @@ describe('sync API under abuse', () => {
     MX_SYNC_FILTER_CACHE_BYTES: String(FILTER_CACHE_BYTES),
   });
   const syncB = extraService('sync-api', 'sync-api-abuse-b', PORT_OFFSETS.syncAbuse.syncApiB);
-  const extras: ServiceProcess[] = [syncA, syncB];
-
-  beforeAll(async () => {
-    for (const service of extras) service.start();
-    await Promise.all(extras.map((service) => service.waitReady()));
-  }, 90_000);
-
-  afterAll(async () => {
-    await Promise.all(extras.map((service) => service.stop()));
-  }, 30_000);
+  runDuringFile(syncA, syncB);
 
   /** A metric's value at the service; `label` (e.g. `reason="token_deleted"`) picks one series. */
   async function metric(service: ServiceProcess, name: string, label?: string): Promise<number> {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLIENT_V3, expectStatus, extraService, profilePath } from '../support/accounts.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CLIENT_V3, expectStatus, extraService, profilePath, runDuringFile } from '../support/accounts.js';
 import { profileFilter, registerUser, request, type TestUser } from '../support/matrix-client.js';
 import { metricValue, until } from '../support/observe.js';
 import { PORT_OFFSETS } from '../support/ports.js';
@@ -64,16 +64,10 @@ describe('answers from memory', () => {
     MX_SYNC_RECENT_CHANGES_BYTES: '0',
   });
   let users: TestUser[] = [];
+  runDuringFile(memory, database);
 
   beforeAll(async () => {
-    memory.start();
-    database.start();
-    await Promise.all([memory.waitReady(), database.waitReady()]);
     users = await Promise.all(Array.from({ length: USERS }, (_, index) => registerUser(`memory${index}`)));
-  }, 90_000);
-
-  afterAll(async () => {
-    await Promise.all([memory.stop(), database.stop()]);
   }, 30_000);
 
   const filter = profileFilter(...FIELDS);

@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { CLIENT_V3, expectMatrixError, expectStatus, extraService } from '../support/accounts.js';
+import { describe, expect, inject, it } from 'vitest';
+import { CLIENT_V3, expectMatrixError, expectStatus, extraService, runDuringFile } from '../support/accounts.js';
 import { registerUser, request, type TestUser } from '../support/matrix-client.js';
 import { psql } from '../support/own-infra.js';
 import { PORT_OFFSETS } from '../support/ports.js';
@@ -20,16 +20,7 @@ describe("the writer's profile size cache", () => {
   const database = stack.env['MX_DATABASE_NAME'];
   const writerB = extraService('writer', 'writer-size-cache-b', PORT_OFFSETS.writeSizeCache.writerB);
   const writerC = extraService('writer', 'writer-size-cache-c', PORT_OFFSETS.writeSizeCache.writerC);
-  const extras: ServiceProcess[] = [writerB, writerC];
-
-  beforeAll(async () => {
-    for (const service of extras) service.start();
-    await Promise.all(extras.map((service) => service.waitReady()));
-  }, 90_000);
-
-  afterAll(async () => {
-    await Promise.all(extras.map((service) => service.stop()));
-  }, 30_000);
+  runDuringFile(writerB, writerC);
 
   async function counter(service: ServiceProcess, name: string, result?: string): Promise<number> {
     const text = await (await fetch(`${service.url}/metrics`)).text();

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { expect, inject } from 'vitest';
+import { afterAll, beforeAll, expect, inject } from 'vitest';
 import { CLIENT_V3, type MatrixResponse, request } from './matrix-client.js';
 import { ServiceProcess } from './service-process.js';
 
@@ -67,4 +67,15 @@ export function extraService(
     join(stack.logDir, `${name}.log`),
     `http://127.0.0.1:${port}`,
   );
+}
+
+/** Starts `services` before the file's first test (all at once, each ready) and stops them after its last. */
+export function runDuringFile(...services: ServiceProcess[]): void {
+  beforeAll(async () => {
+    for (const service of services) service.start();
+    await Promise.all(services.map((service) => service.waitReady()));
+  }, 90_000);
+  afterAll(async () => {
+    await Promise.all(services.map((service) => service.stop()));
+  }, 30_000);
 }
