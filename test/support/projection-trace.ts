@@ -75,7 +75,9 @@ export async function installProjectionTrace(database: string, name: string, use
       `CREATE TRIGGER ${name}_${kind} AFTER INSERT OR UPDATE ON ${table.source} FOR EACH ROW WHEN (${when}) EXECUTE FUNCTION ${fn}()`,
     );
   }
-  await psql(statements.join(';\n'), database);
+  // One statement per transaction: a transaction holding locks on both tables at once can deadlock
+  // with the services' own transactions, which read them in another order.
+  for (const statement of statements) await psql(statement, database);
   const rows = async <T>(table: string): Promise<T[]> => {
     const { stdout } = await psql(`SELECT coalesce(json_agg(t ORDER BY t.seq), '[]'::json) FROM ${table} t`, database);
     return JSON.parse(stdout.trim()) as T[];
@@ -92,7 +94,7 @@ export async function installProjectionTrace(database: string, name: string, use
           `DROP TABLE IF EXISTS ${table.trace}`,
         );
       }
-      await psql(drops.join(';\n'), database);
+      for (const statement of drops) await psql(statement, database);
     },
   };
 }

@@ -11,7 +11,7 @@ export * from './observability.module.js';
 export * from './database-readiness.probe.js';
 export * from './start-http-service.js';
 export * from './load-config-or-exit.js';
-export * from './dependency-unavailable.js';
+export * from './retryable-failure.js';
 export * from './http-metrics.js';
 export * from './openapi-document.js';
 export * from './optional-field.js';

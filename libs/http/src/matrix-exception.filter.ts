@@ -2,7 +2,7 @@ import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, NotFoun
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { PinoLogger } from 'nestjs-pino';
 import { MatrixError, MatrixErrors } from '@mx/matrix';
-import { isDependencyUnavailable } from './dependency-unavailable.js';
+import { isRetryableFailure } from './retryable-failure.js';
 import type { RouteRegistry } from './route-registry.js';
 
 interface FastifyError extends Error {
@@ -56,7 +56,7 @@ export class MatrixExceptionFilter implements ExceptionFilter {
       return MatrixErrors.unknown();
     }
     const fastifyError = exception as FastifyError;
-    if (isDependencyUnavailable(exception)) return MatrixErrors.unavailable('A backing service is unavailable; try again shortly');
+    if (isRetryableFailure(exception)) return MatrixErrors.unavailable('A backing service is unavailable or busy; try again shortly');
     if (fastifyError.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return MatrixErrors.tooLarge();
     if (fastifyError.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH') return MatrixErrors.badJson('Invalid Content-Length');
     if (fastifyError.code?.startsWith('FST_ERR_CTP') === true) return MatrixErrors.notJson();
