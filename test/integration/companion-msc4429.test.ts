@@ -3,7 +3,7 @@ import { expectStatus, extraService, profilePath } from '../support/accounts.js'
 import { CLIENT_V3, PASSWORD, request, type TestUser, uniqueLocalpart } from '../support/matrix-client.js';
 import { describeMsc4429Behaviours } from '../support/msc4429-behaviours.js';
 import { type Msc4429Driver, type SyncBody, syncQuery } from '../support/msc4429-driver.js';
-import { until } from '../support/observe.js';
+import { metricValue, until } from '../support/observe.js';
 import { freshDatabase, psql, setUpFor } from '../support/own-infra.js';
 import { companionEnv } from '../support/companion-stack.js';
 import { PORT_OFFSETS } from '../support/ports.js';
@@ -135,4 +135,9 @@ describe('MSC4429 in companion mode', () => {
   });
 
   describeMsc4429Behaviours('companion', () => driver);
+
+  // Runs after the table: its woken long-polls (companion mode's half of /sync) were answered from memory, not only from the database.
+  it('answered the table’s woken long-polls from memory', async () => {
+    expect((await metricValue(syncApi!.url, 'mx_sync_memory_answers_total', 'outcome="answered"')) ?? 0).toBeGreaterThan(0);
+  });
 });
