@@ -43,12 +43,12 @@ export function answerFromMemory(
   const users = new Map<string, ProfileFieldValues>();
   if (fields.length === 0) return { kind: 'answer', users };
   const wanted = new Set(fields);
-  for (const change of recent.profileChangesSince(since.profile, current.profile)) {
-    if (!wanted.has(change.field) || (change.userId !== userId && !view.visible.has(change.userId))) continue;
+  recent.forEachProfileChangeSince(since.profile, current.profile, (change) => {
+    if (!wanted.has(change.field) || (change.userId !== userId && !view.visible.has(change.userId))) return;
     let values = users.get(change.userId);
     if (!values) users.set(change.userId, (values = {}));
     values[change.field] = change.isSet ? change.value : null;
-  }
+  });
   return { kind: 'answer', users };
 }
 

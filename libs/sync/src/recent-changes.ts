@@ -123,16 +123,22 @@ export class RecentChanges {
     return true;
   }
 
-  /** The profile changes at or after `since` and before `current`, per partition in offset order. Only meaningful where `covers` holds. */
-  *profileChangesSince(since: readonly number[], current: readonly number[]): Generator<ProfileFieldUpdate> {
-    for (const [partition, window] of this.windows.profile.entries()) {
+  /**
+   * Visits the profile changes at or after `since` and before `current`, per partition in offset
+   * order. Only meaningful where `covers` holds. A callback rather than a generator: every woken
+   * long-poll walks its window, and a generator's step allocates.
+   */
+  forEachProfileChangeSince(since: readonly number[], current: readonly number[], visit: (change: ProfileFieldUpdate) => void): void {
+    const windows = this.windows.profile;
+    for (let partition = 0; partition < windows.length; partition++) {
+      const window = windows[partition]!;
       const from = since[partition] ?? 0;
       const until = current[partition] ?? 0;
       if (from >= until) continue;
       for (let index = firstAfter(window.commits, from); index < window.commits.length; index++) {
         const { commit } = window.commits[index]!;
         if (commit.fromOffset! >= until) break;
-        for (const change of commit.profileChanges!) if (change.offset >= from && change.offset < until) yield change;
+        for (const change of commit.profileChanges!) if (change.offset >= from && change.offset < until) visit(change);
       }
     }
   }
