@@ -45,7 +45,7 @@ const schemaVariables = new Set(
     .map((metadata) => metadata.propertyName),
 );
 /** Read by the image or the Kafka client, not by our schema. */
-const nonSchemaVariables = new Set<string>(['NODE_EXTRA_CA_CERTS']);
+const nonSchemaVariables = new Set<string>(['NODE_EXTRA_CA_CERTS', 'NODE_OPTIONS']);
 
 const workloads = (objects: readonly K8sObject[]): K8sObject[] => [
   ...objectsOfKind(objects, 'Deployment'),
@@ -281,6 +281,19 @@ describe('pods', () => {
       expect(container.livenessProbe?.httpGet).toEqual({ path: '/health/live', port: 'http' });
       expect(container.readinessProbe?.httpGet).toEqual({ path: '/health/ready', port: 'http' });
     }
+  });
+
+  it('caps the sync API’s V8 semi-space only when asked (NODE_OPTIONS), leaving Node’s choice by default', () => {
+    const env = (set: Record<string, number>) =>
+      workloads(renderChart({ valuesFiles: minimal, set }).objects).map((workload) => ({
+        name: workload.metadata.name,
+        options: (containerOf(workload).env ?? []).find((variable: { name: string }) => variable.name === 'NODE_OPTIONS')?.value,
+      }));
+    expect(env({}).filter((workload) => workload.options !== undefined)).toEqual([]);
+    expect(env({ 'syncApi.maxSemiSpaceMiB': 16 }).filter((workload) => workload.options !== undefined)).toEqual([
+      { name: 'mps-matrix-profile-sync-sync-api', options: '--max-semi-space-size=16' },
+    ]);
+    expect(runHelm('template', { valuesFiles: minimal, set: { 'syncApi.maxSemiSpaceMiB': 0 } }).status).not.toBe(0);
   });
 
   it('autoscales the writer and the sync API only, leaving replicas to the HPA', () => {

@@ -63,6 +63,10 @@ spec:
               value: {{ $values.port | quote }}
             - name: MX_DATABASE_POOL_SIZE
               value: {{ $values.databasePoolSize | quote }}
+            {{- with $values.maxSemiSpaceMiB }}
+            - name: NODE_OPTIONS
+              value: {{ printf "--max-semi-space-size=%d" (int .) | quote }}
+            {{- end }}
             {{- include "mps.secretEnv" (dict "root" $root "secretName" (include "mps.secretName" $root)) | nindent 12 }}
             {{- with (include "mps.extraCAEnv" $root) }}{{ . | nindent 12 }}{{ end }}
           ports:
