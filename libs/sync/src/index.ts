@@ -10,3 +10,5 @@ export * from './membership-views.js';
 export * from './memory-answer.js';
 export * from './byte-bounded-lru.js';
 export * from './coalescing-loader.js';
+export * from './stored-filter-cache.js';
+export * from './string-pool.js';

@@ -9,6 +9,7 @@ import {
   MembershipViews,
   type ProfileFieldValues,
   RecentChanges,
+  StringPool,
   type SyncPositions,
   viewStillTrue,
 } from '@mx/sync';
@@ -23,6 +24,9 @@ export interface MemorySyncResult {
 
 /** Users whose membership views one read fetches at most. */
 const VIEWS_PER_READ = 500;
+
+/** User and room IDs shared by the cached views at most (see StringPool). */
+const SHARED_IDS = 65_536;
 
 /** Approximate heap bytes of a kept change besides its notification's characters. */
 const CHANGE_OVERHEAD_BYTES = 200;
@@ -41,6 +45,8 @@ export class MemoryAnswers {
   /** Views not cached are read many users at a time: a burst of long-polls costs a few reads, not one transaction each. */
   private readonly viewReads = new CoalescingLoader<MembershipView>((users) => this.readViews(users), VIEWS_PER_READ);
   private readonly outcomes: Counter<'outcome'>;
+  /** The views name the same users and rooms over and over: one copy of each. */
+  private readonly ids = new StringPool(SHARED_IDS);
 
   constructor(
     private readonly db: Database,
@@ -129,8 +135,8 @@ export class MemoryAnswers {
     );
     const joined = new Map<string, Set<string>>(users.map((user) => [user, new Set<string>()]));
     const visible = new Map<string, Set<string>>(users.map((user) => [user, new Set<string>()]));
-    for (const { userId, roomId } of rooms) joined.get(userId)?.add(roomId);
-    for (const { userId, otherUserId } of sharing) visible.get(userId)?.add(otherUserId);
+    for (const { userId, roomId } of rooms) joined.get(userId)?.add(this.ids.intern(roomId));
+    for (const { userId, otherUserId } of sharing) visible.get(userId)?.add(this.ids.intern(otherUserId));
     const current = this.commits.current;
     const views = new Map<string, MembershipView>();
     for (const user of users) {

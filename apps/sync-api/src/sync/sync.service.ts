@@ -4,7 +4,6 @@ import { APP_CONFIG, type AppConfig } from '@mx/config';
 import { MatrixErrors } from '@mx/matrix';
 import { accessTokens, Database, memberships, type Sql } from '@mx/storage';
 import {
-  assertFilterTextSize,
   buildTimeline,
   encodeFilter,
   encodeSyncToken,
@@ -16,6 +15,7 @@ import {
   LazyProfileCache,
   type LeftRoomSection,
   parseSyncFilter,
+  StoredFilterCache,
   strippedState,
   type SyncEvent,
   visibilityChanges,
@@ -88,9 +88,14 @@ export class SyncService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.lazyCache = new LazyProfileCache(config.sync.lazyCacheDevices);
+    this.storedFilters = new StoredFilterCache(config.sync.maxProfileFields);
+    this.defaultFilter = parseSyncFilter({}, config.sync.maxProfileFields);
   }
 
   private readonly lazyCache: LazyProfileCache;
+  private readonly storedFilters: StoredFilterCache;
+  /** The filter of a /sync that names none. */
+  private readonly defaultFilter: SyncFilter;
 
   /**
    * `closed` aborts when the client goes away: a parked long-poll then ends at once. Every answer
@@ -290,16 +295,14 @@ export class SyncService {
   }
 
   private async filterOf(userId: string, request: SyncRequest): Promise<SyncFilter> {
-    if (!request.filter) return parseSyncFilter({}, this.config.sync.maxProfileFields);
+    if (!request.filter) return this.defaultFilter;
     if ('inline' in request.filter) {
       encodeFilter(request.filter.inline); // 400 M_TOO_LARGE beyond MAX_FILTER_BYTES, as for a stored one
       return parseSyncFilter(request.filter.inline, this.config.sync.maxProfileFields);
     }
     const stored = await this.filters.find(userId, request.filter.id);
     if (stored === undefined) throw MatrixErrors.invalidParam(`Unknown filter ${request.filter.id}`);
-    // A filter stored before the size cap existed may be larger.
-    assertFilterTextSize(stored);
-    return parseSyncFilter(JSON.parse(stored) as Record<string, unknown>, this.config.sync.maxProfileFields);
+    return this.storedFilters.parse(stored);
   }
 
   /** The rooms the user is joined to: from the memory's view when it holds a true one, else from the projection. */
