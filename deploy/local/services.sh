@@ -94,8 +94,9 @@ heap_limit_flag() {
   [[ "${NODE_OPTIONS:-}" == *max-old-space-size* ]] || echo "--max-old-space-size=${MX_NODE_HEAP_MIB:-$default}"
 }
 
-# MX_NODE_SEMI_SPACE_MIB caps every service's V8 semi-space (as the chart's syncApi.maxSemiSpaceMiB): less memory
-# for more garbage-collection CPU. Unset, Node chooses (64 MiB under the sync API's 512 MiB heap).
+# MX_NODE_SEMI_SPACE_MIB caps every service's V8 semi-space (as the chart's syncApi.maxSemiSpaceMiB
+# does for the sync API): less memory for more garbage-collection CPU and a longer latency tail.
+# Unset, Node chooses (64 MiB under the sync API's 512 MiB heap).
 semi_space_flag() {
   [[ -n "${MX_NODE_SEMI_SPACE_MIB:-}" ]] && echo "--max-semi-space-size=$MX_NODE_SEMI_SPACE_MIB"
   return 0
