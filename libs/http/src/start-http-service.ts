@@ -70,6 +70,9 @@ export async function createHttpService(module: Type<unknown>, config: AppConfig
   return app;
 }
 
+/** Pending connections the kernel may queue before the service accepts them. */
+const LISTEN_BACKLOG = 4096;
+
 /** How long a graceful shutdown may take before the process exits anyway. */
 const SHUTDOWN_DEADLINE_MS = 20_000;
 
@@ -87,5 +90,8 @@ export async function listen(app: NestFastifyApplication, config: AppConfig): Pr
       }, SHUTDOWN_DEADLINE_MS).unref();
     });
   }
-  await app.listen({ port: config.http.port, host: config.http.host });
+  // A burst of connections (every client reconnecting after a restart) must not overflow the
+  // accept queue: Node's default backlog of 511 reset hundreds of 10,000 long-polls opened at once.
+  // The kernel caps it at net.core.somaxconn.
+  await app.listen({ port: config.http.port, host: config.http.host, backlog: LISTEN_BACKLOG });
 }
