@@ -112,6 +112,62 @@ describe('recent changes (the sync API memory window)', () => {
     expect((recent as unknown as { queue: unknown[] }).queue.length).toBeLessThan(3000);
   });
 
+  it('visits the same changes of a user from its index as a walk of the window does, whatever was lost, evicted or re-partitioned (property)', () => {
+    const users = ['@a:x', '@b:x', '@c:x', '@d:x'];
+    const batch = fc.record({
+      partition: fc.integer({ min: 0, max: 2 }),
+      changes: fc.array(fc.record({ user: fc.constantFrom(...users), value: fc.integer({ min: 0, max: 9 }) }), { maxLength: 4 }),
+      announced: fc.boolean(),
+      gap: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(batch, { maxLength: 30 }),
+        fc.integer({ min: 150, max: 4000 }),
+        fc.array(fc.tuple(fc.nat(), fc.nat(), fc.nat()), { minLength: 1, maxLength: 4 }),
+        (batches, maxBytes, tokenPicks) => {
+          const recent = new RecentChanges(maxBytes);
+          const next = [0, 0, 0];
+          for (const { partition, changes, announced, gap } of batches) {
+            const from = next[partition]! + (gap ? 1 : 0);
+            const updates = changes.map(({ user, value }, index) => set(from + index, user, 'm.tz', value));
+            const end = from + Math.max(1, updates.length);
+            recent.heard(profileCommit(partition, from, end, announced ? updates : undefined));
+            next[partition] = end;
+          }
+          const current = [...next];
+          // Across partitions there is no order (a user on two of them only after a re-partitioning): compare sorted.
+          const sorted = (changes: ProfileFieldUpdate[]) =>
+            [...changes].sort((x, y) => x.offset - y.offset || x.userId.localeCompare(y.userId) || Number(x.value) - Number(y.value));
+          for (const picks of tokenPicks) {
+            const since = picks.map((pick, partition) => pick % (next[partition]! + 1));
+            const walked = changesSince(recent, since, current);
+            for (const user of users) {
+              const indexed: ProfileFieldUpdate[] = [];
+              recent.forEachChangeOfUser(user, since, current, (change) => indexed.push(change));
+              expect(sorted(indexed)).toEqual(sorted(walked.filter((change) => change.userId === user)));
+            }
+            const others = new Set(users.slice(1, 1 + (picks[0] % users.length)));
+            const chosen: ProfileFieldUpdate[] = [];
+            recent.forEachProfileChangeOf('@a:x', others, since, current, (change) => chosen.push(change));
+            expect(sorted(chosen)).toEqual(sorted(walked.filter((change) => change.userId === '@a:x' || others.has(change.userId))));
+          }
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
+  it('forgets the index of what it drops: no user is indexed once every commit is gone', () => {
+    const recent = new RecentChanges(400);
+    for (let offset = 0; offset < 200; offset++)
+      recent.heard(profileCommit(offset % 2, offset, offset + 1, [set(offset, `@u${offset}:x`, 'm.tz', 1)]));
+    const indexedUsers = () => (recent as unknown as { byUser: Map<string, unknown> }).byUser.size;
+    expect(indexedUsers()).toBeLessThan(10);
+    recent.forgetAll();
+    expect(indexedUsers()).toBe(0);
+  });
+
   it('tells whether a membership commit after the token concerns a user, by name or by room', () => {
     const recent = new RecentChanges(1 << 20);
     recent.heard(membershipCommit(0, 1, ['@c:x'], ['!other:x']));

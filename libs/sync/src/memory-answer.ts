@@ -43,8 +43,8 @@ export function answerFromMemory(
   const users = new Map<string, ProfileFieldValues>();
   if (fields.length === 0) return { kind: 'answer', users };
   const wanted = new Set(fields);
-  recent.forEachProfileChangeSince(since.profile, current.profile, (change) => {
-    if (!wanted.has(change.field) || (change.userId !== userId && !view.visible.has(change.userId))) return;
+  recent.forEachProfileChangeOf(userId, view.visible, since.profile, current.profile, (change) => {
+    if (!wanted.has(change.field)) return;
     let values = users.get(change.userId);
     if (!values) users.set(change.userId, (values = {}));
     values[change.field] = change.isSet ? change.value : null;

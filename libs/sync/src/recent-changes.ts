@@ -29,6 +29,21 @@ export interface HeardCommit {
 interface Kept {
   readonly commit: HeardCommit;
   dropped: boolean;
+  /** Profile topic: the profile changes of its window up to and including this commit's, counted since the window began. */
+  readonly changesThrough: number;
+}
+
+/** A profile change as the per-user index keeps it: with its partition, against which a token's bound applies. */
+interface IndexedChange {
+  readonly partition: number;
+  readonly change: ProfileFieldUpdate;
+}
+
+/** One user's profile changes in the window, in the order heard (offset order within a partition). */
+interface UserChanges {
+  readonly entries: IndexedChange[];
+  /** Whether they span partitions (a layout whose partition count changed): their order then says nothing across them. */
+  mixed: boolean;
 }
 
 /** One partition's contiguous run of known commits: every commit in [start, end) is in `commits`. */
@@ -36,6 +51,8 @@ interface PartitionWindow {
   start: number | undefined;
   end: number | undefined;
   commits: Kept[];
+  /** Profile changes kept in this window since it began (evicted ones included). */
+  changesHeard: number;
 }
 
 /**
@@ -54,6 +71,8 @@ export class RecentChanges {
   /** Queued commits a restart dropped: compacted away once they are many (they hold memory until then). */
   private droppedQueued = 0;
   private bytes = 0;
+  /** The profile changes in the windows by user, so that a sync can visit only those of the users it concerns. */
+  private readonly byUser = new Map<string, UserChanges>();
 
   constructor(private readonly maxBytes: number) {}
 
@@ -75,8 +94,11 @@ export class RecentChanges {
     }
     window.end = commit.nextOffset;
     if (!known) return;
-    const kept: Kept = { commit, dropped: false };
+    const changes = commit.profileChanges ?? [];
+    window.changesHeard += changes.length;
+    const kept: Kept = { commit, dropped: false, changesThrough: window.changesHeard };
     window.commits.push(kept);
+    for (const change of changes) this.index(commit.partition, change);
     this.queue.push(kept);
     this.bytes += commit.bytes;
     this.evict();
@@ -91,6 +113,7 @@ export class RecentChanges {
     this.queueHead = 0;
     this.droppedQueued = 0;
     this.bytes = 0;
+    this.byUser.clear();
   }
 
   /**
@@ -143,9 +166,90 @@ export class RecentChanges {
     }
   }
 
+  /**
+   * Visits the profile changes of `self` and of `others` at or after `since` and before `current`,
+   * each user's in offset order. Only meaningful where `covers` holds. Walks whichever is shorter:
+   * the window after the token (every user's changes), or these users' own changes. A user woken
+   * seldom holds an old token, and with many users writing the window after it is long, while the
+   * users they share a room with changed a few times at most.
+   */
+  forEachProfileChangeOf(
+    self: string,
+    others: ReadonlySet<string>,
+    since: readonly number[],
+    current: readonly number[],
+    visit: (change: ProfileFieldUpdate) => void,
+  ): void {
+    if (others.size + 1 < this.profileChangesAfter(since, current)) {
+      this.forEachChangeOfUser(self, since, current, visit);
+      for (const user of others) if (user !== self) this.forEachChangeOfUser(user, since, current, visit);
+      return;
+    }
+    this.forEachProfileChangeSince(since, current, (change) => {
+      if (change.userId === self || others.has(change.userId)) visit(change);
+    });
+  }
+
+  /** As `forEachProfileChangeSince`, for one user's changes, from the per-user index. */
+  forEachChangeOfUser(
+    userId: string,
+    since: readonly number[],
+    current: readonly number[],
+    visit: (change: ProfileFieldUpdate) => void,
+  ): void {
+    const indexed = this.byUser.get(userId);
+    if (!indexed) return;
+    const { entries } = indexed;
+    let first = 0;
+    if (!indexed.mixed) {
+      // One partition: the changes at or after the token are the last ones.
+      first = entries.length;
+      while (first > 0 && entries[first - 1]!.change.offset >= (since[entries[first - 1]!.partition] ?? 0)) first--;
+    }
+    for (let index = first; index < entries.length; index++) {
+      const { partition, change } = entries[index]!;
+      if (change.offset >= (since[partition] ?? 0) && change.offset < (current[partition] ?? 0)) visit(change);
+    }
+  }
+
+  /** About how many profile changes lie after `since` (up to whole commits at either end). */
+  private profileChangesAfter(since: readonly number[], current: readonly number[]): number {
+    let count = 0;
+    const windows = this.windows.profile;
+    for (let partition = 0; partition < windows.length; partition++) {
+      const { commits } = windows[partition]!;
+      if ((since[partition] ?? 0) >= (current[partition] ?? 0) || commits.length === 0) continue;
+      const first = firstAfter(commits, since[partition] ?? 0);
+      if (first >= commits.length) continue;
+      const start = commits[first]!;
+      count += commits[commits.length - 1]!.changesThrough - (start.changesThrough - start.commit.profileChanges!.length);
+    }
+    return count;
+  }
+
+  private index(partition: number, change: ProfileFieldUpdate): void {
+    let indexed = this.byUser.get(change.userId);
+    if (!indexed) this.byUser.set(change.userId, (indexed = { entries: [], mixed: false }));
+    const last = indexed.entries[indexed.entries.length - 1];
+    if (last && last.partition !== partition) indexed.mixed = true;
+    indexed.entries.push({ partition, change });
+  }
+
+  /** Takes a dropped commit's changes out of the per-user index (evicted ones are each user's oldest). */
+  private unindex(commit: HeardCommit): void {
+    if (commit.topic !== 'profile') return;
+    for (const change of commit.profileChanges!) {
+      const indexed = this.byUser.get(change.userId);
+      if (!indexed) continue;
+      const position = indexed.entries[0]?.change === change ? 0 : indexed.entries.findIndex((entry) => entry.change === change);
+      if (position >= 0) indexed.entries.splice(position, 1);
+      if (indexed.entries.length === 0) this.byUser.delete(change.userId);
+    }
+  }
+
   private windowOf(topic: HeardCommit['topic'], partition: number): PartitionWindow {
     const windows = this.windows[topic];
-    while (windows.length <= partition) windows.push({ start: undefined, end: undefined, commits: [] });
+    while (windows.length <= partition) windows.push({ start: undefined, end: undefined, commits: [], changesHeard: 0 });
     return windows[partition]!;
   }
 
@@ -153,6 +257,7 @@ export class RecentChanges {
     for (const kept of window.commits) {
       kept.dropped = true;
       this.bytes -= kept.commit.bytes;
+      this.unindex(kept.commit);
     }
     this.droppedQueued += window.commits.length;
     window.commits = [];
@@ -178,6 +283,7 @@ export class RecentChanges {
       window.start = oldest.commit.nextOffset;
       oldest.dropped = true;
       this.bytes -= oldest.commit.bytes;
+      this.unindex(oldest.commit);
     }
     if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.queueHead);
