@@ -4,16 +4,9 @@ import { AppConfigModule } from '@mx/config';
 import { EventLogModule } from '@mx/event-log';
 import { DatabaseReadinessProbe, ObservabilityModule } from '@mx/http';
 import { StorageModule } from '@mx/storage';
-import { ProfileUpdatesReader } from './sync/profile-updates.reader.js';
-import { LongPolls } from './sync/long-polls.js';
-import { MemoryAnswers } from './sync/memory-answers.js';
-import { CommitWakeups } from './sync/commit-wakeups.js';
-import { RoomTimelineReader } from './sync/room-timeline-reader.js';
-import { VisibilityReader } from './sync/visibility-reader.js';
 import { FilterController } from './filters/filter.controller.js';
-import { FilterStore } from './filters/filter-store.js';
 import { SyncController } from './sync/sync.controller.js';
-import { SyncService } from './sync/sync.service.js';
+import { SYNC_PROVIDERS } from './sync/sync-providers.js';
 import { SYNC_API_DEFAULTS } from './sync-api.defaults.js';
 import { VersionsController } from './versions.controller.js';
 
@@ -27,15 +20,6 @@ import { VersionsController } from './versions.controller.js';
     AuthModule,
   ],
   controllers: [VersionsController, SyncController, FilterController],
-  providers: [
-    CommitWakeups,
-    MemoryAnswers,
-    LongPolls,
-    ProfileUpdatesReader,
-    RoomTimelineReader,
-    VisibilityReader,
-    FilterStore,
-    SyncService,
-  ],
+  providers: SYNC_PROVIDERS,
 })
 export class SyncApiModule {}

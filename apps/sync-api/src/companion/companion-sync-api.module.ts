@@ -4,15 +4,8 @@ import { AppConfigModule } from '@mx/config';
 import { EventLogModule } from '@mx/event-log';
 import { ObservabilityModule } from '@mx/http';
 import { StorageModule } from '@mx/storage';
-import { CommitWakeups } from '../sync/commit-wakeups.js';
-import { LongPolls } from '../sync/long-polls.js';
-import { MemoryAnswers } from '../sync/memory-answers.js';
-import { ProfileUpdatesReader } from '../sync/profile-updates.reader.js';
-import { RoomTimelineReader } from '../sync/room-timeline-reader.js';
-import { SyncService } from '../sync/sync.service.js';
-import { VisibilityReader } from '../sync/visibility-reader.js';
-import { FilterStore } from '../filters/filter-store.js';
 import { SYNC_API_DEFAULTS } from '../sync-api.defaults.js';
+import { SYNC_PROVIDERS } from '../sync/sync-providers.js';
 import { CompanionSyncController } from './companion-sync.controller.js';
 import { CompanionSyncService } from './companion-sync.service.js';
 import { CompanionVersionsController } from './companion-versions.controller.js';
@@ -34,17 +27,6 @@ import { CompanionVersionsController } from './companion-versions.controller.js'
     AuthModule,
   ],
   controllers: [CompanionVersionsController, CompanionSyncController],
-  providers: [
-    CommitWakeups,
-    MemoryAnswers,
-    LongPolls,
-    ProfileUpdatesReader,
-    RoomTimelineReader,
-    VisibilityReader,
-    FilterStore,
-    SyncService,
-    ...COMPANION_AUTH_PROVIDERS,
-    CompanionSyncService,
-  ],
+  providers: [...SYNC_PROVIDERS, ...COMPANION_AUTH_PROVIDERS, CompanionSyncService],
 })
 export class CompanionSyncApiModule {}
